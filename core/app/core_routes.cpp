@@ -1,0 +1,75 @@
+#include "core/app/core_routes.hpp"
+
+#include <Poco/Timestamp.h>
+
+#include "core/http/router.hpp"
+#include "core/metrics/registry.hpp"
+#include "core/plugins/host.hpp"
+#include "parley/sdk/json.hpp"
+
+namespace parley::core {
+
+std::vector<std::shared_ptr<sdk::Revoker>> addCoreRoutes(Router& router,
+                                                         const MetricsRegistry& metrics,
+                                                         const PluginHost& plugins) {
+  using sdk::AuthPolicy;
+  using sdk::Request;
+  using sdk::Response;
+  std::vector<std::shared_ptr<sdk::Revoker>> routes;
+
+  routes.push_back(router.add("core", "GET", "/healthz", AuthPolicy::kPublic, [](const Request&) {
+    return Response::json(200, "{\"status\":\"ok\"}");
+  }));
+
+  routes.push_back(
+      router.add("core", "GET", "/readyz", AuthPolicy::kPublic, [&plugins](const Request&) {
+        bool ready = true;
+        std::string list;
+        for (const auto& st : plugins.status()) {
+          // A skipped optional plugin does not make the instance unready; it is reported.
+          const bool ok = st.failed || (st.running && st.health.ready);
+          ready = ready && ok;
+          list += list.empty() ? "{\"id\":" : ",{\"id\":";
+          sdk::appendJsonString(list, st.id);
+          list += ",\"state\":";
+          sdk::appendJsonString(list, st.failed ? "skipped" : st.running ? "running" : "stopped");
+          list += ",\"ready\":";
+          list += ok ? "true" : "false";
+          const std::string& detail = st.failed ? st.failure : st.health.detail;
+          if (!detail.empty()) {
+            list += ",\"detail\":";
+            sdk::appendJsonString(list, detail);
+          }
+          list += '}';
+        }
+        Response r = Response::json(ready ? 200 : 503,
+                                    std::string("{\"status\":\"") +
+                                        (ready ? "ready" : "not_ready") + "\",\"plugins\":[" +
+                                        list + "]}");
+        if (!ready) r.headers.emplace_back("Retry-After", "1");
+        return r;
+      }));
+
+  routes.push_back(router.add("core", "GET", "/api/system/metrics", AuthPolicy::kBearer,
+                              [&metrics](const Request&) {
+                                Response r;
+                                r.body.reserve(2048);
+                                const double now =
+                                    static_cast<double>(Poco::Timestamp().epochMicroseconds()) /
+                                    1e6;
+                                metrics.writeJson(r.body, now);
+                                return r;
+                              }));
+
+  routes.push_back(router.add("core", "GET", "/metrics", AuthPolicy::kBearer,
+                              [&metrics](const Request&) {
+                                Response r;
+                                r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                                r.body.reserve(8192);
+                                metrics.writePrometheus(r.body);
+                                return r;
+                              }));
+  return routes;
+}
+
+}  // namespace parley::core

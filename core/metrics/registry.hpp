@@ -1,0 +1,50 @@
+// The process-wide metrics registry: instruments registered by plugins (and the core) under unique
+// names, composed on demand into the contract's JSON and into Prometheus text.
+//
+// Registration is rare and takes a lock; composing takes it shared; updating an instrument never
+// touches the registry at all.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "core/metrics/contract.hpp"
+#include "parley/sdk/metrics.hpp"
+
+namespace parley::core {
+
+class MetricsRegistry {
+ public:
+  MetricsRegistry();
+  ~MetricsRegistry();
+
+  // Each throws sdk::RegistrationError on an invalid or already-claimed name, naming both owners;
+  // the returned revoker unregisters.
+  std::shared_ptr<sdk::Revoker> addCounter(const std::string& owner, const std::string& name,
+                                           const std::string& help,
+                                           std::shared_ptr<sdk::Counter> counter);
+  std::shared_ptr<sdk::Revoker> addGauge(const std::string& owner, const std::string& name,
+                                         const std::string& help, std::shared_ptr<sdk::Gauge> gauge);
+  std::shared_ptr<sdk::Revoker> addAverage(const std::string& owner, const sdk::AverageSpec& spec,
+                                           std::shared_ptr<sdk::Histogram> average);
+
+  // Appends the /api/system/metrics document.
+  void writeJson(std::string& out, double generated_at) const;
+  // Appends the /metrics document (text exposition format 0.0.4).
+  void writePrometheus(std::string& out) const;
+
+ private:
+  struct Instrument;
+  std::shared_ptr<sdk::Revoker> add(std::shared_ptr<Instrument> instrument);
+  void remove(const Instrument* instrument);
+
+  mutable std::shared_mutex mutex_;
+  std::vector<std::shared_ptr<const Instrument>> contract_slots_;  // aligned with contractFields()
+  std::vector<std::shared_ptr<const Instrument>> extras_;          // in registration order
+  std::map<std::string, std::string, std::less<>> claims_;  // every claimed name -> its owner
+};
+
+}  // namespace parley::core

@@ -1,0 +1,46 @@
+#include "core/runtime/call_gate.hpp"
+
+#include <thread>
+#include <vector>
+
+namespace parley::core {
+
+namespace {
+// The gates the current thread is inside of, innermost last.
+thread_local std::vector<const CallGate*> t_inside;
+
+int depthHere(const CallGate* gate) {
+  int n = 0;
+  for (const CallGate* g : t_inside) n += g == gate;
+  return n;
+}
+}  // namespace
+
+bool CallGate::enter() noexcept {
+  active_.fetch_add(1, std::memory_order_acq_rel);
+  if (closed_.load(std::memory_order_acquire)) {
+    active_.fetch_sub(1, std::memory_order_acq_rel);
+    return false;
+  }
+  t_inside.push_back(this);
+  return true;
+}
+
+void CallGate::leave() noexcept {
+  for (auto it = t_inside.rbegin(); it != t_inside.rend(); ++it)
+    if (*it == this) {
+      t_inside.erase(std::next(it).base());
+      break;
+    }
+  active_.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+void CallGate::close() noexcept {
+  closed_.store(true, std::memory_order_release);
+  const int mine = depthHere(this);
+  // Closing is rare (a plugin stopping, a handler revoked); a short wait is fine.
+  while (active_.load(std::memory_order_acquire) > mine)
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+}
+
+}  // namespace parley::core

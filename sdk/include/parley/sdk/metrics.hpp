@@ -1,0 +1,103 @@
+// Instruments a plugin owns and registers with the core's metrics registry.
+//
+// Updates are lock-free and cheap enough for any hot path: a relaxed atomic for counters and
+// gauges; for averages and histograms two atomics plus one per bucket, with no lock shared between
+// threads. The registry reads them when /api/system/metrics or /metrics is scraped.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "parley/sdk/export.hpp"
+#include "parley/sdk/registration.hpp"
+
+namespace parley::sdk {
+
+// Monotonic count of events since process start.
+class PARLEY_SDK_API Counter {
+ public:
+  void inc(std::uint64_t n = 1) noexcept { value_.fetch_add(n, std::memory_order_relaxed); }
+  std::uint64_t value() const noexcept { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> value_{0};
+};
+
+// A level that goes up and down (connections open, tokens active, a configured value).
+class PARLEY_SDK_API Gauge {
+ public:
+  void set(std::int64_t v) noexcept { value_.store(v, std::memory_order_relaxed); }
+  void add(std::int64_t d) noexcept { value_.fetch_add(d, std::memory_order_relaxed); }
+  void sub(std::int64_t d) noexcept { value_.fetch_sub(d, std::memory_order_relaxed); }
+  std::int64_t value() const noexcept { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::int64_t> value_{0};
+};
+
+// Sum and count of observations, optionally with buckets. An Average is a Histogram without
+// buckets. A snapshot always has sum, count and buckets from the same set of observations:
+// writers add to a "hot" shard while a reader swaps shards and waits for the in-flight writes of
+// the one it reads (the scheme of the Prometheus Go client), so no writer ever waits.
+class PARLEY_SDK_API Histogram {
+ public:
+  struct Snapshot {
+    double sum = 0;
+    std::uint64_t count = 0;
+    std::vector<std::uint64_t> buckets;  // per bound, not cumulative; the last is +Inf
+  };
+
+  // Upper bounds, strictly increasing; empty for a plain average.
+  explicit Histogram(std::vector<double> upper_bounds = {});
+  ~Histogram();
+  Histogram(const Histogram&) = delete;
+  Histogram& operator=(const Histogram&) = delete;
+
+  void observe(double value) noexcept;
+  Snapshot snapshot() const;
+  const std::vector<double>& bounds() const noexcept { return bounds_; }
+
+  // Buckets from 50 us to 10 s, for latencies measured in milliseconds.
+  static std::vector<double> millisecondBuckets();
+  // Buckets from 10 ms to 5 min, for durations measured in seconds.
+  static std::vector<double> secondBuckets();
+
+ private:
+  struct Shard;
+  std::vector<double> bounds_;
+  std::atomic<std::uint64_t> started_and_hot_{0};  // bit 63: hot shard; the rest: observations begun
+  std::unique_ptr<Shard[]> shards_;
+  mutable std::mutex read_mutex_;  // readers only; writers never take it
+};
+using Average = Histogram;
+
+// How an average appears in /api/system/metrics: `name` is the average itself, `total_name` and
+// `samples_name` its raw pair, so a monitor can compute the average over any window from two
+// snapshots. In /metrics it is `parley_<name without "avg_">` in base units ("_ms" becomes
+// "_seconds"), a histogram if it has buckets, else a summary.
+struct AverageSpec {
+  std::string name;          // e.g. "avg_latency_ms"
+  std::string total_name;    // e.g. "latency_total_ms"
+  std::string samples_name;  // e.g. "latency_samples"
+  std::string help;
+  int decimals = 2;  // digits after the point in the JSON average
+};
+
+// Where a plugin registers its instruments. Names are [a-z][a-z0-9_]* and unique across the whole
+// process: registering a name someone already holds throws RegistrationError naming both owners.
+// A name from the metrics contract must be registered with the contract's kind.
+class PARLEY_SDK_API MetricsRegistry {
+ public:
+  virtual ~MetricsRegistry();
+  virtual Registration add(const std::string& name, const std::string& help,
+                           std::shared_ptr<Counter> counter) = 0;
+  virtual Registration add(const std::string& name, const std::string& help,
+                           std::shared_ptr<Gauge> gauge) = 0;
+  virtual Registration add(const AverageSpec& spec, std::shared_ptr<Histogram> average) = 0;
+};
+
+}  // namespace parley::sdk

@@ -1,0 +1,102 @@
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+#include "parley/sdk/metrics.hpp"
+
+namespace parley::sdk {
+
+namespace {
+constexpr std::uint64_t kHotBit = std::uint64_t{1} << 63;
+
+std::uint64_t toBits(double d) {
+  std::uint64_t b;
+  std::memcpy(&b, &d, sizeof b);
+  return b;
+}
+double fromBits(std::uint64_t b) {
+  double d;
+  std::memcpy(&d, &b, sizeof d);
+  return d;
+}
+void atomicAdd(std::atomic<std::uint64_t>& sum_bits, double value) {
+  std::uint64_t old = sum_bits.load(std::memory_order_relaxed);
+  while (!sum_bits.compare_exchange_weak(old, toBits(fromBits(old) + value),
+                                         std::memory_order_relaxed)) {
+  }
+}
+}  // namespace
+
+struct Histogram::Shard {
+  std::atomic<std::uint64_t> sum_bits{0};  // a double; 0 bits == 0.0
+  std::atomic<std::uint64_t> completed{0};
+  std::unique_ptr<std::atomic<std::uint64_t>[]> buckets;
+};
+
+Histogram::Histogram(std::vector<double> upper_bounds)
+    : bounds_(std::move(upper_bounds)), shards_(new Shard[2]) {
+  for (std::size_t i = 1; i < bounds_.size(); ++i)
+    if (!(bounds_[i - 1] < bounds_[i]))
+      throw std::invalid_argument("histogram bounds must be strictly increasing");
+  for (int s = 0; s < 2; ++s) {
+    shards_[s].buckets.reset(new std::atomic<std::uint64_t>[bounds_.size() + 1]);
+    for (std::size_t i = 0; i <= bounds_.size(); ++i) shards_[s].buckets[i] = 0;
+  }
+}
+
+Histogram::~Histogram() = default;
+
+void Histogram::observe(double value) noexcept {
+  // acq_rel pairs with the reader's swap: an observation lands wholly in the shard it began in.
+  const std::uint64_t n = started_and_hot_.fetch_add(1, std::memory_order_acq_rel);
+  Shard& shard = shards_[n >> 63];
+  if (!bounds_.empty()) {
+    auto idx = std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin();
+    shard.buckets[idx].fetch_add(1, std::memory_order_relaxed);
+  }
+  atomicAdd(shard.sum_bits, value);
+  shard.completed.fetch_add(1, std::memory_order_release);
+}
+
+Histogram::Snapshot Histogram::snapshot() const {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  auto& self = const_cast<Histogram&>(*this);
+  // Flip the hot bit: new observations go to the other shard from here on.
+  const std::uint64_t n = self.started_and_hot_.fetch_add(kHotBit, std::memory_order_acq_rel);
+  const std::uint64_t started = n & ~kHotBit;
+  Shard& cold = self.shards_[n >> 63];
+  Shard& hot = self.shards_[(n >> 63) ^ 1];
+  // The cold shard holds every observation begun so far (the previous read merged all into it);
+  // wait for the few still being written.
+  while (cold.completed.load(std::memory_order_acquire) != started) std::this_thread::yield();
+
+  Snapshot snap;
+  snap.count = started;
+  snap.sum = fromBits(cold.sum_bits.load(std::memory_order_relaxed));
+  snap.buckets.resize(bounds_.empty() ? 0 : bounds_.size() + 1);
+  for (std::size_t i = 0; i < snap.buckets.size(); ++i)
+    snap.buckets[i] = cold.buckets[i].load(std::memory_order_relaxed);
+
+  // Merge into the new hot shard and zero the cold one, so the next read again finds everything
+  // in one place.
+  atomicAdd(hot.sum_bits, snap.sum);
+  for (std::size_t i = 0; i < snap.buckets.size(); ++i) {
+    hot.buckets[i].fetch_add(snap.buckets[i], std::memory_order_relaxed);
+    cold.buckets[i].store(0, std::memory_order_relaxed);
+  }
+  hot.completed.fetch_add(started, std::memory_order_release);
+  cold.sum_bits.store(0, std::memory_order_relaxed);
+  cold.completed.store(0, std::memory_order_release);
+  return snap;
+}
+
+std::vector<double> Histogram::millisecondBuckets() {
+  return {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+}
+
+std::vector<double> Histogram::secondBuckets() {
+  return {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
+}
+
+}  // namespace parley::sdk

@@ -1,0 +1,112 @@
+// Out-of-line anchors for the SDK's exported types, and the small helpers they need. One copy of
+// each vtable and type_info lives here, in libparley_sdk, shared by parleyd and every plugin.
+#include <atomic>
+#include <cstdio>
+
+#include "parley/sdk/context.hpp"
+#include "parley/sdk/errors.hpp"
+#include "parley/sdk/json.hpp"
+#include "parley/sdk/plugin.hpp"
+
+namespace parley::sdk {
+
+struct Revoker::State {
+  std::function<void()> undo;
+  std::atomic<bool> done{false};
+};
+
+Revoker::Revoker(std::function<void()> undo) : state_(new State) { state_->undo = std::move(undo); }
+Revoker::~Revoker() = default;
+
+void Revoker::revoke() noexcept {
+  if (state_->done.exchange(true)) return;
+  try {
+    if (state_->undo) state_->undo();
+  } catch (...) {
+    // Undo actions only erase from core tables; there is nobody to report to during teardown.
+  }
+  state_->undo = nullptr;
+}
+
+bool Revoker::revoked() const noexcept { return state_->done.load(); }
+
+ConfigError::~ConfigError() = default;
+RegistrationError::~RegistrationError() = default;
+HttpError::~HttpError() = default;
+MetricsRegistry::~MetricsRegistry() = default;
+HttpRoutes::~HttpRoutes() = default;
+Logger::~Logger() = default;
+EventBus::~EventBus() = default;
+Timers::~Timers() = default;
+Services::~Services() = default;
+Context::~Context() = default;
+Plugin::~Plugin() = default;
+
+void Plugin::configure(const PluginConfig&) {}
+void Plugin::stop() {}
+Health Plugin::health() const { return {}; }
+
+namespace {
+const std::string& firstValue(const Fields& fields, const std::string& name,
+                              const std::string& fallback) {
+  for (const auto& [key, value] : fields)
+    if (key == name) return value;
+  return fallback;
+}
+}  // namespace
+
+const std::string& Request::pathParam(const std::string& name, const std::string& fallback) const {
+  return firstValue(path_params, name, fallback);
+}
+const std::string& Request::queryParam(const std::string& name,
+                                       const std::string& fallback) const {
+  return firstValue(query, name, fallback);
+}
+const std::string& Request::header(const std::string& lower_name,
+                                   const std::string& fallback) const {
+  return firstValue(headers, lower_name, fallback);
+}
+
+Response Response::json(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+Response Response::error(int status, std::string_view code, std::string_view message) {
+  return json(status, jsonError(code, message));
+}
+
+void appendJsonString(std::string& out, std::string_view text) {
+  out.push_back('"');
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+          out += buf;
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+std::string jsonError(std::string_view code, std::string_view message) {
+  std::string out = "{\"error\":{\"code\":";
+  appendJsonString(out, code);
+  out += ",\"message\":";
+  appendJsonString(out, message);
+  out += "}}";
+  return out;
+}
+
+}  // namespace parley::sdk
