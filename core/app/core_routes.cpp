@@ -42,33 +42,30 @@ std::vector<std::shared_ptr<sdk::Revoker>> addCoreRoutes(Router& router,
           }
           list += '}';
         }
-        Response r = Response::json(ready ? 200 : 503,
-                                    std::string("{\"status\":\"") +
-                                        (ready ? "ready" : "not_ready") + "\",\"plugins\":[" +
-                                        list + "]}");
+        Response r = Response::json(ready ? 200 : 503, std::string("{\"status\":\"") +
+                                                           (ready ? "ready" : "not_ready") +
+                                                           "\",\"plugins\":[" + list + "]}");
         if (!ready) r.headers.emplace_back("Retry-After", "1");
         return r;
       }));
 
-  routes.push_back(router.add("core", "GET", "/api/system/metrics", AuthPolicy::kBearer,
-                              [&metrics](const Request&) {
-                                Response r;
-                                r.body.reserve(2048);
-                                const double now =
-                                    static_cast<double>(Poco::Timestamp().epochMicroseconds()) /
-                                    1e6;
-                                metrics.writeJson(r.body, now);
-                                return r;
-                              }));
+  routes.push_back(router.add(
+      "core", "GET", "/api/system/metrics", AuthPolicy::kBearer, [&metrics](const Request&) {
+        Response r;
+        r.body.reserve(2048);
+        const double now = static_cast<double>(Poco::Timestamp().epochMicroseconds()) / 1e6;
+        metrics.writeJson(r.body, now);
+        return r;
+      }));
 
-  routes.push_back(router.add("core", "GET", "/metrics", AuthPolicy::kBearer,
-                              [&metrics](const Request&) {
-                                Response r;
-                                r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-                                r.body.reserve(8192);
-                                metrics.writePrometheus(r.body);
-                                return r;
-                              }));
+  routes.push_back(
+      router.add("core", "GET", "/metrics", AuthPolicy::kBearer, [&metrics](const Request&) {
+        Response r;
+        r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        r.body.reserve(8192);
+        metrics.writePrometheus(r.body);
+        return r;
+      }));
   return routes;
 }
 

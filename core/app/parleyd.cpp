@@ -2,10 +2,10 @@
 // then drains and stops plugins in reverse order.
 #include <Poco/ConsoleChannel.h>
 #include <Poco/FormattingChannel.h>
+#include <Poco/HexBinaryEncoder.h>
 #include <Poco/Path.h>
 #include <Poco/PatternFormatter.h>
 #include <Poco/RandomStream.h>
-#include <Poco/HexBinaryEncoder.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
@@ -45,7 +45,8 @@ std::string randomToken() {
 }
 
 void setupLogging(const std::string& level) {
-  Poco::AutoPtr<Poco::PatternFormatter> fmt(new Poco::PatternFormatter("%Y-%m-%d %H:%M:%S.%i %p %s: %t"));
+  Poco::AutoPtr<Poco::PatternFormatter> fmt(
+      new Poco::PatternFormatter("%Y-%m-%d %H:%M:%S.%i %p %s: %t"));
   Poco::AutoPtr<Poco::FormattingChannel> channel(
       new Poco::FormattingChannel(fmt, new Poco::ConsoleChannel(std::cerr)));
   Poco::Logger::root().setChannel(channel);
@@ -56,19 +57,23 @@ class Parleyd : public Poco::Util::ServerApplication {
  protected:
   void defineOptions(OptionSet& options) override {
     ServerApplication::defineOptions(options);
-    options.addOption(Option("help", "h", "Print this help and exit.").callback(
-        Poco::Util::OptionCallback<Parleyd>(this, &Parleyd::onHelp)));
-    options.addOption(Option("version", "", "Print the version and ABI signature, then exit.")
-                          .callback(Poco::Util::OptionCallback<Parleyd>(this, &Parleyd::onVersion)));
-    options.addOption(Option("config", "c", "Read configuration from FILE (default: embedded "
-                                            "defaults).")
+    options.addOption(Option("help", "h", "Print this help and exit.")
+                          .callback(Poco::Util::OptionCallback<Parleyd>(this, &Parleyd::onHelp)));
+    options.addOption(
+        Option("version", "", "Print the version and ABI signature, then exit.")
+            .callback(Poco::Util::OptionCallback<Parleyd>(this, &Parleyd::onVersion)));
+    options.addOption(Option("config", "c",
+                             "Read configuration from FILE (default: embedded "
+                             "defaults).")
                           .argument("FILE")
                           .callback(Poco::Util::OptionCallback<Parleyd>(this, &Parleyd::onConfig)));
-    options.addOption(Option("check-config", "", "Load configuration and plugins, print what was "
-                                                 "found, and exit: non-zero on any problem.")
+    options.addOption(Option("check-config", "",
+                             "Load configuration and plugins, print what was "
+                             "found, and exit: non-zero on any problem.")
                           .callback(Poco::Util::OptionCallback<Parleyd>(this, &Parleyd::onCheck)));
-    options.addOption(Option("define", "D", "Set a configuration key (repeatable); overrides the "
-                                            "file and the environment.")
+    options.addOption(Option("define", "D",
+                             "Set a configuration key (repeatable); overrides the "
+                             "file and the environment.")
                           .argument("key=value")
                           .repeatable(true)
                           .callback(Poco::Util::OptionCallback<Parleyd>(this, &Parleyd::onDefine)));
@@ -186,8 +191,9 @@ class Parleyd : public Poco::Util::ServerApplication {
     help.setCommand(commandName());
     help.setUsage("[--config FILE] [-D key=value ...] [--check-config]");
     help.setHeader("Parley real-time interview assistant server.");
-    help.setFooter("Every configuration key is documented in etc/parleyd.properties. Keys may also "
-                   "come from the environment as PARLEY_<KEY> (dots as underscores, upper-case).");
+    help.setFooter(
+        "Every configuration key is documented in etc/parleyd.properties. Keys may also "
+        "come from the environment as PARLEY_<KEY> (dots as underscores, upper-case).");
     help.format(std::cout);
     stopOptionsProcessing();
     exit_now_ = true;

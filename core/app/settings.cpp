@@ -57,42 +57,50 @@ std::vector<ConfigKey> coreConfigKeys(const std::string& exe_dir) {
   using T = ConfigType;
   return {
       ConfigKey("http.host", T::kString, "127.0.0.1", "Address to listen on."),
-      ConfigKey("http.port", T::kInt, "8080", "TCP port to listen on; 0 picks a free one.", 0, 65535),
+      ConfigKey("http.port", T::kInt, "8080", "TCP port to listen on; 0 picks a free one.", 0,
+                65535),
       ConfigKey("http.threads", T::kInt, "32",
-          "HTTP handler threads. Each kept-alive connection holds one while it is open.", 1, 1024),
+                "HTTP handler threads. Each kept-alive connection holds one while it is open.", 1,
+                1024),
       ConfigKey("http.max_queued", T::kInt, "256",
-          "Accepted connections that may wait for a thread; beyond it clients get 503.", 1, 65536),
-      ConfigKey("http.max_body_bytes", T::kInt, "1048576", "Largest request body accepted (413 beyond).",
-          0, 1 << 30),
+                "Accepted connections that may wait for a thread; beyond it clients get 503.", 1,
+                65536),
+      ConfigKey("http.max_body_bytes", T::kInt, "1048576",
+                "Largest request body accepted (413 beyond).", 0, 1 << 30),
       ConfigKey("http.read_timeout_ms", T::kInt, "10000",
-          "A connection silent for this long while sending a request is closed.", 100, 600000),
+                "A connection silent for this long while sending a request is closed.", 100,
+                600000),
       ConfigKey("http.request_deadline_ms", T::kInt, "30000",
-          "A request body must arrive within this time (408 otherwise).", 100, 3600000),
+                "A request body must arrive within this time (408 otherwise).", 100, 3600000),
       ConfigKey("http.keepalive_timeout_ms", T::kInt, "5000",
-          "An idle kept-alive connection is closed after this long.", 0, 600000),
+                "An idle kept-alive connection is closed after this long.", 0, 600000),
       ConfigKey("http.max_keepalive_requests", T::kInt, "10000",
-          "Requests served on one connection before it is closed.", 1, 10000000),
-      ConfigKey("auth.operator_tokens", T::kList, "",
+                "Requests served on one connection before it is closed.", 1, 10000000),
+      ConfigKey(
+          "auth.operator_tokens", T::kList, "",
           "Static bearer tokens for operators and monitoring, comma-separated. When neither these "
           "nor a JWT key is set, parleyd generates one token per run and prints it.",
           {}, {}, true),
       ConfigKey("auth.jwt.hs256_secret", T::kString, "",
-          "Shared secret (at least 32 bytes) for HS256 JWTs; empty disables HS256.", {}, {}, true),
+                "Shared secret (at least 32 bytes) for HS256 JWTs; empty disables HS256.", {}, {},
+                true),
       ConfigKey("auth.jwt.public_key_file", T::kString, "",
-          "PEM public key for RS256 (RSA) or ES256 (EC P-256) JWTs; empty disables them."),
-      ConfigKey("auth.jwt.leeway_sec", T::kInt, "30", "Clock skew tolerated on exp and nbf.", 0, 600),
+                "PEM public key for RS256 (RSA) or ES256 (EC P-256) JWTs; empty disables them."),
+      ConfigKey("auth.jwt.leeway_sec", T::kInt, "30", "Clock skew tolerated on exp and nbf.", 0,
+                600),
       ConfigKey("plugins.dir", T::kString, exe_dir + "/" PARLEY_PLUGIN_DIR_FROM_BIN,
-          "Directory holding <id>.so plugin libraries."),
+                "Directory holding <id>.so plugin libraries."),
       ConfigKey("plugins.load", T::kList, kDefaultPlugins,
-          "Plugin ids to load, in order (dependencies still start first)."),
-      ConfigKey("plugins.optional", T::kList, "",
+                "Plugin ids to load, in order (dependencies still start first)."),
+      ConfigKey(
+          "plugins.optional", T::kList, "",
           "Plugin ids that may fail to load or start; they are skipped and reported. Any other "
           "plugin that fails stops start-up."),
       ConfigKey("log.level", T::kString, "information",
-          "One of: fatal, critical, error, warning, notice, information, debug, trace."),
+                "One of: fatal, critical, error, warning, notice, information, debug, trace."),
       ConfigKey("shutdown.deadline_ms", T::kInt, "10000",
-          "On SIGTERM, in-flight requests get this long before connections are closed.", 0,
-          600000),
+                "On SIGTERM, in-flight requests get this long before connections are closed.", 0,
+                600000),
   };
 }
 
@@ -180,7 +188,8 @@ Settings loadSettings(const std::string& file, const Defines& defines, const std
     for (const auto& id : ids) {
       const std::string prefix = envName("plugins." + id) + "_";
       if (entry.compare(0, prefix.size(), prefix) != 0 || eq <= prefix.size()) continue;
-      const std::string k = "plugins." + id + "." + lower(entry.substr(prefix.size(), eq - prefix.size()));
+      const std::string k =
+          "plugins." + id + "." + lower(entry.substr(prefix.size(), eq - prefix.size()));
       if (origin[k] != "-D") {
         values[k] = entry.substr(eq + 1);
         origin[k] = "environment " + entry.substr(0, eq);
@@ -196,8 +205,8 @@ Settings loadSettings(const std::string& file, const Defines& defines, const std
     if (dot == std::string::npos)
       throw sdk::ConfigError(k + ": unknown key (from " + origin[k] + ")");
     if (std::find(s.plugins_load.begin(), s.plugins_load.end(), id) == s.plugins_load.end())
-      throw sdk::ConfigError(k + ": plugin '" + id + "' is not in plugins.load (from " +
-                             origin[k] + ")");
+      throw sdk::ConfigError(k + ": plugin '" + id + "' is not in plugins.load (from " + origin[k] +
+                             ")");
     s.plugin_sections[id][rest.substr(dot + 1)] = trim(v);
   }
   return s;

@@ -88,8 +88,7 @@ std::string InstallPublicKey(const std::string& path, Poco::JWT::Signer& signer)
   if (pem.empty() || pem.size() > (1u << 20)) ThrowKeyError(path, "is empty, unreadable or huge");
 
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  PkeyPtr key(bio ? PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr) : nullptr,
-              &EVP_PKEY_free);
+  PkeyPtr key(bio ? PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr) : nullptr, &EVP_PKEY_free);
   BIO_free(bio);
   // Leave no parse errors on this thread's OpenSSL queue for unrelated TLS code to trip over.
   ERR_clear_error();
@@ -173,8 +172,8 @@ struct BearerAuth::Impl {
   }
 
   AuthResult CheckClaims(const Poco::JSON::Object& claims) const {
-    const double now = std::chrono::duration<double>(
-                           std::chrono::system_clock::now().time_since_epoch()).count();
+    const double now =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     const Poco::Dynamic::Var exp = claims.get("exp");
     const Poco::Dynamic::Var nbf = claims.get("nbf");
     if ((claims.has("exp") && !exp.isNumeric()) || (claims.has("nbf") && !nbf.isNumeric())) {

@@ -13,6 +13,7 @@
 #include <Poco/ThreadPool.h>
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
 
 #include "core/http/bearer_auth.hpp"
@@ -53,7 +54,8 @@ class OverloadFilter : public Poco::Net::TCPServerConnectionFilter {
         sdk::jsonError("overloaded", "the server is at its connection limit; retry shortly");
     static const std::string kResponse =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
-        "Connection: close\r\nContent-Length: " + std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
+        "Connection: close\r\nContent-Length: " +
+        std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
     try {
       Poco::Net::StreamSocket s(socket);
       s.setSendTimeout(Poco::Timespan(0, 100000));
@@ -81,14 +83,20 @@ struct HttpServer::Impl {
   Poco::AutoPtr<OverloadFilter> filter;
   std::unique_ptr<Poco::Net::HTTPServer> server;
   std::uint16_t bound_port = 0;
+  std::atomic<int> in_flight{0};
+  std::atomic<bool> draining{false};
 
   Impl(const HttpSettings& s, const Router& r, const BearerAuth& a, Poco::Logger& l)
-      : settings(s), router(r), auth(a), log(l), pool("http", std::min(2, s.threads), s.threads, 60),
+      : settings(s),
+        router(r),
+        auth(a),
+        log(l),
+        pool("http", std::min(2, s.threads), s.threads, 60),
         filter(new OverloadFilter(s.max_queued)) {}
 
   void handle(HTTPServerRequest& req, HTTPServerResponse& resp);
-  bool authorize(const Router::Route& route, const HTTPServerRequest& req,
-                 HTTPServerResponse& resp, sdk::Principal& principal) const;
+  bool authorize(const Router::Route& route, const HTTPServerRequest& req, HTTPServerResponse& resp,
+                 sdk::Principal& principal) const;
   bool readBody(HTTPServerRequest& req, HTTPServerResponse& resp, std::string& body) const;
 };
 
@@ -120,6 +128,11 @@ class Factory : public Poco::Net::HTTPRequestHandlerFactory {
 namespace parley::core {
 
 void Dispatch::handleRequest(HTTPServerRequest& req, HTTPServerResponse& resp) {
+  struct InFlight {
+    std::atomic<int>& n;
+    explicit InFlight(std::atomic<int>& c) : n(c) { ++n; }
+    ~InFlight() { --n; }
+  } in_flight(impl_.in_flight);
   try {
     impl_.handle(req, resp);
   } catch (const std::exception& e) {
@@ -184,8 +197,9 @@ bool HttpServer::Impl::readBody(HTTPServerRequest& req, HTTPServerResponse& resp
 }
 
 void HttpServer::Impl::handle(HTTPServerRequest& req, HTTPServerResponse& resp) {
-  // Under load, close kept-alive connections so that queued clients get a thread too.
-  if (server && server->queuedConnections() > 0) resp.setKeepAlive(false);
+  // Under load, close kept-alive connections so that queued clients get a thread too; while
+  // draining, so that the connection ends with this request.
+  if (draining || (server && server->queuedConnections() > 0)) resp.setKeepAlive(false);
 
   const std::string& uri = req.getURI();
   const auto qmark = uri.find('?');
@@ -255,24 +269,31 @@ void HttpServer::start() {
   params->setMaxKeepAliveRequests(s.max_keepalive_requests);
   params->setServerName("parleyd");
 
-  impl_->server = std::make_unique<Poco::Net::HTTPServer>(new Factory(*impl_), impl_->pool,
-                                                          socket, params);
+  impl_->server =
+      std::make_unique<Poco::Net::HTTPServer>(new Factory(*impl_), impl_->pool, socket, params);
   impl_->filter->attach(impl_->server.get());
   impl_->server->setConnectionFilter(impl_->filter);
   impl_->server->start();
 }
 
-std::uint16_t HttpServer::port() const { return impl_->bound_port; }
+std::uint16_t HttpServer::port() const {
+  return impl_->bound_port;
+}
 
 bool HttpServer::stop(std::chrono::milliseconds deadline) {
   auto& server = impl_->server;
   if (!server) return true;
-  server->stopAll(false);  // stop accepting; kept-alive connections end after their request
+  // Stop accepting, and let requests in progress finish (their connections close after them).
+  // Poco's stopAll(false) would wait for them with no deadline, so the wait is ours.
+  impl_->draining = true;
+  server->stop();
   const auto until = std::chrono::steady_clock::now() + deadline;
-  while (server->currentConnections() > 0 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  const bool clean = server->currentConnections() == 0;
-  if (!clean) server->stopAll(true);
+  while (impl_->in_flight > 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const bool clean = impl_->in_flight == 0;
+  server->stopAll(true);  // closes idle kept-alive connections, and aborts stragglers
+  // A handler still running keeps its thread until it returns; joinAll waits for it, since the
+  // plugin behind it must not be stopped under it.
   impl_->pool.joinAll();
   server.reset();
   return clean;

@@ -18,11 +18,11 @@ class BearerAuth;
 
 struct HttpSettings {
   std::string host = "127.0.0.1";
-  int port = 8080;              // 0 picks a free port; port() tells which
-  int threads = 32;             // handler threads; keep-alive connections hold one each
-  int max_queued = 256;         // accepted connections waiting for a thread; past it: 503
+  int port = 8080;       // 0 picks a free port; port() tells which
+  int threads = 32;      // handler threads; keep-alive connections hold one each
+  int max_queued = 256;  // accepted connections waiting for a thread; past it: 503
   std::int64_t max_body_bytes = 1 << 20;
-  int read_timeout_ms = 10000;  // per read: a silent client frees its thread after this
+  int read_timeout_ms = 10000;      // per read: a silent client frees its thread after this
   int request_deadline_ms = 30000;  // for a whole request body
   int keepalive_timeout_ms = 5000;
   int max_keepalive_requests = 10000;

@@ -60,7 +60,8 @@ std::shared_ptr<sdk::Revoker> Router::add(const std::string& owner, const std::s
                                      " is not a valid name ([a-z][a-z0-9_]*)");
       literal = false;
     } else if (seg.find_first_of("{}") != std::string_view::npos) {
-      throw sdk::RegistrationError(who + ": '" + std::string(seg) + "' is not a whole-segment capture");
+      throw sdk::RegistrationError(who + ": '" + std::string(seg) +
+                                   "' is not a whole-segment capture");
     }
     route->segments.emplace_back(seg);
   }
@@ -81,8 +82,10 @@ std::shared_ptr<sdk::Revoker> Router::add(const std::string& owner, const std::s
   };
   check(patterns_);
   for (const auto& [path, list] : literal_) check(list);
-  if (literal) literal_[pattern].push_back(route);
-  else patterns_.push_back(route);
+  if (literal)
+    literal_[pattern].push_back(route);
+  else
+    patterns_.push_back(route);
 
   return std::make_shared<sdk::Revoker>([this, raw = route.get()] { remove(raw); });
 }

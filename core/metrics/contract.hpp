@@ -18,9 +18,9 @@ struct ContractField {
   std::string_view name;
   FieldKind kind;
   std::string_view help;
-  int decimals = 0;                // kAverage only
-  std::string_view total_name{};   // kAverage only: the raw sum
-  std::string_view samples_name{}; // kAverage only: the raw count
+  int decimals = 0;                 // kAverage only
+  std::string_view total_name{};    // kAverage only: the raw sum
+  std::string_view samples_name{};  // kAverage only: the raw count
 };
 
 const std::vector<ContractField>& contractFields();

@@ -80,9 +80,12 @@ void appendFamilyHeader(std::string& out, std::string_view family, std::string_v
   out += family;
   out += ' ';
   for (char c : help) {  // the format allows no raw newlines or backslashes in HELP
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out.push_back(c);
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out.push_back(c);
   }
   out += "\n# TYPE parley_";
   out += family;
@@ -196,15 +199,17 @@ std::shared_ptr<sdk::Revoker> MetricsRegistry::add(std::shared_ptr<Instrument> i
   std::unique_lock lock(mutex_);
   for (std::size_t k = 0; k < names.size(); ++k) {
     auto it = claims_.find(names[k]);
-    bool own_contract_pair = inst->contract_slot >= 0 && k > 0 && it != claims_.end() &&
-                             it->second == kContractOwner;
+    bool own_contract_pair =
+        inst->contract_slot >= 0 && k > 0 && it != claims_.end() && it->second == kContractOwner;
     if (it != claims_.end() && !own_contract_pair)
       throw sdk::RegistrationError("metric '" + names[k] + "' registered by '" + inst->owner +
                                    "' is already registered by '" + it->second + "'");
   }
   for (std::size_t k = 0; k < names.size(); ++k) claims_[names[k]] = inst->owner;
-  if (inst->contract_slot >= 0) contract_slots_[inst->contract_slot] = inst;
-  else extras_.push_back(inst);
+  if (inst->contract_slot >= 0)
+    contract_slots_[inst->contract_slot] = inst;
+  else
+    extras_.push_back(inst);
 
   const Instrument* raw = inst.get();
   return std::make_shared<sdk::Revoker>([this, raw] { remove(raw); });
@@ -216,8 +221,10 @@ void MetricsRegistry::remove(const Instrument* inst) {
   claims_.erase(inst->name);
   if (inst->kind == Kind::kAverage) {
     for (const std::string* n : {&inst->total_name, &inst->samples_name}) {
-      if (contract) claims_[*n] = std::string(kContractOwner);
-      else claims_.erase(*n);
+      if (contract)
+        claims_[*n] = std::string(kContractOwner);
+      else
+        claims_.erase(*n);
     }
   }
   if (contract) {
@@ -257,9 +264,12 @@ void MetricsRegistry::writeJson(std::string& out, double generated_at) const {
       continue;
     }
     appendKey(out, f.name);
-    if (!inst) out += '0';
-    else if (inst->counter) appendInt(out, static_cast<long long>(inst->counter->value()));
-    else appendInt(out, inst->gauge->value());
+    if (!inst)
+      out += '0';
+    else if (inst->counter)
+      appendInt(out, static_cast<long long>(inst->counter->value()));
+    else
+      appendInt(out, inst->gauge->value());
   }
   out += pairs;
   pairs.clear();
@@ -272,8 +282,10 @@ void MetricsRegistry::writeJson(std::string& out, double generated_at) const {
       continue;
     }
     appendKey(out, inst->name);
-    if (inst->counter) appendInt(out, static_cast<long long>(inst->counter->value()));
-    else appendInt(out, inst->gauge->value());
+    if (inst->counter)
+      appendInt(out, static_cast<long long>(inst->counter->value()));
+    else
+      appendInt(out, inst->gauge->value());
   }
   out += "}";
 }
@@ -289,13 +301,14 @@ void MetricsRegistry::writePrometheus(std::string& out) const {
     out += "parley_";
     out += p.family;
     out += ' ';
-    if (p.scale == 1) appendInt(out, value);
-    else appendShortest(out, static_cast<double>(value) * p.scale);
+    if (p.scale == 1)
+      appendInt(out, value);
+    else
+      appendShortest(out, static_cast<double>(value) * p.scale);
     out += '\n';
   };
   auto writeAverage = [&out](std::string_view name, std::string_view help,
-                             const std::vector<double>& bounds,
-                             const sdk::Histogram::Snapshot& s) {
+                             const std::vector<double>& bounds, const sdk::Histogram::Snapshot& s) {
     const PromName p = promName(name, true);
     appendFamilyHeader(out, p.family, help, bounds.empty() ? "summary" : "histogram");
     std::uint64_t cumulative = 0;
@@ -304,8 +317,10 @@ void MetricsRegistry::writePrometheus(std::string& out) const {
       out += "parley_";
       out += p.family;
       out += "_bucket{le=\"";
-      if (i < bounds.size()) appendShortest(out, bounds[i] * p.scale);
-      else out += "+Inf";
+      if (i < bounds.size())
+        appendShortest(out, bounds[i] * p.scale);
+      else
+        out += "+Inf";
       out += "\"} ";
       appendInt(out, static_cast<long long>(cumulative));
       out += '\n';
@@ -333,9 +348,12 @@ void MetricsRegistry::writePrometheus(std::string& out) const {
   const auto& fields = contractFields();
   for (std::size_t slot = 0; slot < fields.size(); ++slot) {
     const ContractField& f = fields[slot];
-    if (const Instrument* inst = contract_slots_[slot].get()) writeInstrument(*inst, f.help);
-    else if (f.kind == FieldKind::kAverage) writeAverage(f.name, f.help, {}, {});
-    else writeScalar(f.name, f.help, kindOf(f.kind), 0);
+    if (const Instrument* inst = contract_slots_[slot].get())
+      writeInstrument(*inst, f.help);
+    else if (f.kind == FieldKind::kAverage)
+      writeAverage(f.name, f.help, {}, {});
+    else
+      writeScalar(f.name, f.help, kindOf(f.kind), 0);
   }
   for (const auto& inst : extras_)
     writeInstrument(*inst, inst->help.empty() ? std::string_view(inst->name) : inst->help);

@@ -27,7 +27,8 @@ class MetricsRegistry {
                                            const std::string& help,
                                            std::shared_ptr<sdk::Counter> counter);
   std::shared_ptr<sdk::Revoker> addGauge(const std::string& owner, const std::string& name,
-                                         const std::string& help, std::shared_ptr<sdk::Gauge> gauge);
+                                         const std::string& help,
+                                         std::shared_ptr<sdk::Gauge> gauge);
   std::shared_ptr<sdk::Revoker> addAverage(const std::string& owner, const sdk::AverageSpec& spec,
                                            std::shared_ptr<sdk::Histogram> average);
 

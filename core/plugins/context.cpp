@@ -63,8 +63,8 @@ class MetricsFacade final : public sdk::MetricsRegistry {
 class RoutesFacade final : public sdk::HttpRoutes {
  public:
   RoutesFacade(PluginContext& ctx, Router& router) : ctx_(ctx), router_(router) {}
-  sdk::Registration add(const std::string& method, const std::string& pattern,
-                        sdk::AuthPolicy auth, sdk::Handler handler) override {
+  sdk::Registration add(const std::string& method, const std::string& pattern, sdk::AuthPolicy auth,
+                        sdk::Handler handler) override {
     return ctx_.track(router_.add(ctx_.pluginId(), method, pattern, auth, std::move(handler)));
   }
 
@@ -136,14 +136,28 @@ PluginContext::PluginContext(std::string plugin_id, sdk::PluginConfig config,
                              ServicesFacade(*this, core.services)});
 }
 
-PluginContext::~PluginContext() { revokeAll(); }
+PluginContext::~PluginContext() {
+  revokeAll();
+}
 
-sdk::Logger& PluginContext::log() { return facades_->logger; }
-sdk::MetricsRegistry& PluginContext::metrics() { return facades_->metrics; }
-sdk::HttpRoutes& PluginContext::http() { return facades_->routes; }
-sdk::EventBus& PluginContext::events() { return facades_->events; }
-sdk::Timers& PluginContext::timers() { return facades_->timers; }
-sdk::Services& PluginContext::services() { return facades_->services; }
+sdk::Logger& PluginContext::log() {
+  return facades_->logger;
+}
+sdk::MetricsRegistry& PluginContext::metrics() {
+  return facades_->metrics;
+}
+sdk::HttpRoutes& PluginContext::http() {
+  return facades_->routes;
+}
+sdk::EventBus& PluginContext::events() {
+  return facades_->events;
+}
+sdk::Timers& PluginContext::timers() {
+  return facades_->timers;
+}
+sdk::Services& PluginContext::services() {
+  return facades_->services;
+}
 
 sdk::Registration PluginContext::track(std::shared_ptr<sdk::Revoker> revoker) {
   std::lock_guard lock(mutex_);

@@ -80,7 +80,8 @@ void PluginHost::load(const std::string& dir, const std::vector<std::string>& id
       continue;
     }
     if (!guarded([&] { s.plugin.reset(factory()); }, error) || !s.plugin) {
-      fail(s, "create", error.empty() ? "the factory returned null" : "the factory threw: " + error);
+      fail(s, "create",
+           error.empty() ? "the factory returned null" : "the factory threw: " + error);
       continue;
     }
     if (!guarded([&] { s.descriptor = s.plugin->describe(); }, error)) {
@@ -88,7 +89,8 @@ void PluginHost::load(const std::string& dir, const std::vector<std::string>& id
       continue;
     }
     if (s.descriptor.id != id) {
-      fail(s, "describe", s.path + " describes itself as '" + s.descriptor.id + "', not '" + id + "'");
+      fail(s, "describe",
+           s.path + " describes itself as '" + s.descriptor.id + "', not '" + id + "'");
       continue;
     }
     log_.information("loaded plugin '%s' %s from %s", id, s.descriptor.version, s.path);
@@ -143,11 +145,13 @@ void PluginHost::configure(const ConfigSections& sections) {
     auto it = sections.find(s.id);
     std::string error;
     sdk::PluginConfig config;
-    if (!guarded([&] {
-          config = sdk::PluginConfig(s.id, s.descriptor.config,
-                                     it == sections.end() ? std::map<std::string, std::string>{}
-                                                          : it->second);
-        }, error)) {
+    if (!guarded(
+            [&] {
+              config = sdk::PluginConfig(
+                  s.id, s.descriptor.config,
+                  it == sections.end() ? std::map<std::string, std::string>{} : it->second);
+            },
+            error)) {
       fail(s, "configure", error);
       continue;
     }

@@ -1,6 +1,6 @@
-// The plugin lifecycle: load -> describe -> configure -> start (dependency order) -> stop (reverse).
-// A required plugin that fails at any step stops start-up; an optional one is skipped, logged and
-// reported, and so are the optional plugins that depend on it.
+// The plugin lifecycle: load -> describe -> configure -> start (dependency order) -> stop
+// (reverse). A required plugin that fails at any step stops start-up; an optional one is skipped,
+// logged and reported, and so are the optional plugins that depend on it.
 #pragma once
 
 #include <map>

@@ -63,7 +63,8 @@ sdk::PluginFactory* loadPluginLibrary(const std::string& path) {
     throw PluginLoadError(path + ": no parley_plugin_abi symbol (not built with PARLEY_PLUGIN?)");
   checkAbi(path, lib.get_alias<const sdk::AbiRecord>("parley_plugin_abi"));
   if (!lib.has("parley_plugin_factory"))
-    throw PluginLoadError(path + ": no parley_plugin_factory symbol (not built with PARLEY_PLUGIN?)");
+    throw PluginLoadError(path +
+                          ": no parley_plugin_factory symbol (not built with PARLEY_PLUGIN?)");
   sdk::PluginFactory* factory = &lib.get_alias<sdk::PluginFactory>("parley_plugin_factory");
   std::lock_guard lock(keptMutex());
   keptLibraries().push_back(std::move(lib));

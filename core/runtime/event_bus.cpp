@@ -25,7 +25,8 @@ std::shared_ptr<sdk::Revoker> EventBus::subscribe(const std::string& owner,
     next->push_back(sub);
     list = std::move(next);
   }
-  return std::make_shared<sdk::Revoker>([this, topic, raw = sub.get()] { unsubscribe(topic, raw); });
+  return std::make_shared<sdk::Revoker>(
+      [this, topic, raw = sub.get()] { unsubscribe(topic, raw); });
 }
 
 void EventBus::unsubscribe(const std::string& topic, const Subscriber* sub) {
@@ -36,11 +37,15 @@ void EventBus::unsubscribe(const std::string& topic, const Subscriber* sub) {
     if (it == topics_.end()) return;
     auto next = std::make_shared<List>();
     for (const auto& s : *it->second) {
-      if (s.get() == sub) keep = s;
-      else next->push_back(s);
+      if (s.get() == sub)
+        keep = s;
+      else
+        next->push_back(s);
     }
-    if (next->empty()) topics_.erase(it);
-    else it->second = std::move(next);
+    if (next->empty())
+      topics_.erase(it);
+    else
+      it->second = std::move(next);
   }
   if (keep) keep->gate.close();
 }

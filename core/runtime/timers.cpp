@@ -14,7 +14,9 @@ struct TimerService::Task {
 TimerService::TimerService(ErrorSink on_error)
     : on_error_(std::move(on_error)), thread_([this] { run(); }) {}
 
-TimerService::~TimerService() { shutdown(); }
+TimerService::~TimerService() {
+  shutdown();
+}
 
 void TimerService::shutdown() {
   {

@@ -75,8 +75,9 @@ PluginConfig::PluginConfig(std::string plugin_id, std::vector<ConfigKey> keys,
     for (const auto& key : keys_) known = known || key.name == name;
     if (!known)
       throw ConfigError(qualified(name) + ": unknown key" +
-                        (plugin_id_.empty() ? std::string()
-                                            : " (plugin '" + plugin_id_ + "' declares no such key)"));
+                        (plugin_id_.empty()
+                             ? std::string()
+                             : " (plugin '" + plugin_id_ + "' declares no such key)"));
   }
 }
 
@@ -104,8 +105,8 @@ void PluginConfig::validate(const std::string& qualified_name, const ConfigKey& 
     throw ConfigError(qualified_name + ": expected " + typeName(key.type) + ", found '" +
                       (key.secret ? std::string("<secret>") : text) + "'");
   if ((key.min && number < *key.min) || (key.max && number > *key.max)) {
-    std::string range = "[" + (key.min ? formatNumber(*key.min) : std::string("-inf")) +
-                        ", " + (key.max ? formatNumber(*key.max) : std::string("inf")) + "]";
+    std::string range = "[" + (key.min ? formatNumber(*key.min) : std::string("-inf")) + ", " +
+                        (key.max ? formatNumber(*key.max) : std::string("inf")) + "]";
     throw ConfigError(qualified_name + ": " + text + " is outside the allowed range " + range);
   }
 }
@@ -118,8 +119,8 @@ const ConfigKey& PluginConfig::declared(const std::string& key, ConfigType type)
   for (const auto& k : keys_)
     if (k.name == key) {
       if (k.type != type)
-        throw ConfigError(qualified(key) + " is declared as " +
-                          typeName(k.type) + ", read as " + typeName(type));
+        throw ConfigError(qualified(key) + " is declared as " + typeName(k.type) + ", read as " +
+                          typeName(type));
       return k;
     }
   throw ConfigError(qualified(key) + ": not a declared key");

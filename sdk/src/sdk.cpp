@@ -15,7 +15,9 @@ struct Revoker::State {
   std::atomic<bool> done{false};
 };
 
-Revoker::Revoker(std::function<void()> undo) : state_(new State) { state_->undo = std::move(undo); }
+Revoker::Revoker(std::function<void()> undo) : state_(new State) {
+  state_->undo = std::move(undo);
+}
 Revoker::~Revoker() = default;
 
 void Revoker::revoke() noexcept {
@@ -28,7 +30,9 @@ void Revoker::revoke() noexcept {
   state_->undo = nullptr;
 }
 
-bool Revoker::revoked() const noexcept { return state_->done.load(); }
+bool Revoker::revoked() const noexcept {
+  return state_->done.load();
+}
 
 ConfigError::~ConfigError() = default;
 RegistrationError::~RegistrationError() = default;
@@ -44,7 +48,9 @@ Plugin::~Plugin() = default;
 
 void Plugin::configure(const PluginConfig&) {}
 void Plugin::stop() {}
-Health Plugin::health() const { return {}; }
+Health Plugin::health() const {
+  return {};
+}
 
 namespace {
 const std::string& firstValue(const Fields& fields, const std::string& name,
@@ -58,8 +64,7 @@ const std::string& firstValue(const Fields& fields, const std::string& name,
 const std::string& Request::pathParam(const std::string& name, const std::string& fallback) const {
   return firstValue(path_params, name, fallback);
 }
-const std::string& Request::queryParam(const std::string& name,
-                                       const std::string& fallback) const {
+const std::string& Request::queryParam(const std::string& name, const std::string& fallback) const {
   return firstValue(query, name, fallback);
 }
 const std::string& Request::header(const std::string& lower_name,

@@ -36,8 +36,8 @@ void expectJsonError(const HttpResult& r, int status, const std::string& code) {
 class Http : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    server_ = new Parleyd(fixtureArgs(
-        "fixture_ok", {"-D", "auth.jwt.hs256_secret=" + kSecret, "-D", "http.max_body_bytes=1024"}));
+    server_ = new Parleyd(fixtureArgs("fixture_ok", {"-D", "auth.jwt.hs256_secret=" + kSecret, "-D",
+                                                     "http.max_body_bytes=1024"}));
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -48,7 +48,9 @@ class Http : public ::testing::Test {
 };
 Parleyd* Http::server_ = nullptr;
 
-TEST_F(Http, UnknownPathIs404) { expectJsonError(get(port(), "/no/such/thing"), 404, "not_found"); }
+TEST_F(Http, UnknownPathIs404) {
+  expectJsonError(get(port(), "/no/such/thing"), 404, "not_found");
+}
 
 TEST_F(Http, WrongMethodIs405WithAllow) {
   auto r = http(port(), "DELETE", "/fixture/hello");
@@ -136,8 +138,8 @@ TEST_F(Http, HandlerExceptionIs500AndTheServerCarriesOn) {
   expectJsonError(get(port(), "/fixture/throw"), 500, "internal_error");
   expectJsonError(get(port(), "/fixture/conflict"), 409, "conflict");
   EXPECT_EQ(get(port(), "/healthz").status, 200);
-  EXPECT_TRUE(server_->waitForErr("[fixture_ok] GET /fixture/throw failed: boom",
-                                  std::chrono::seconds(5)));
+  EXPECT_TRUE(
+      server_->waitForErr("[fixture_ok] GET /fixture/throw failed: boom", std::chrono::seconds(5)));
 }
 
 TEST_F(Http, OversizedHeaderIsRefusedAndTheServerCarriesOn) {
@@ -158,8 +160,8 @@ TEST(HttpLimits, SilentClientDoesNotPinTheOnlyThread) {
 }
 
 TEST(HttpLimits, SaturatedServerAnswers503WithRetryAfter) {
-  Parleyd p(fixtureArgs("", {"-D", "http.threads=1", "-D", "http.max_queued=1", "-D",
-                             "http.read_timeout_ms=5000"}));
+  Parleyd p(fixtureArgs(
+      "", {"-D", "http.threads=1", "-D", "http.max_queued=1", "-D", "http.read_timeout_ms=5000"}));
   Poco::Net::StreamSocket busy(Poco::Net::SocketAddress("127.0.0.1", p.port()));
   busy.sendBytes("GET /healthz HTTP/1.1\r\n", 23);  // holds the thread
   std::this_thread::sleep_for(std::chrono::milliseconds(200));

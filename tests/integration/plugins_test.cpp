@@ -29,15 +29,17 @@ TEST_P(BrokenPlugin, RequiredStopsStartupWithPreciseMessage) {
 INSTANTIATE_TEST_SUITE_P(
     Fixtures, BrokenPlugin,
     ::testing::Values(
-        Refusal{"abi_major", kFixtures + "/abi_major.so: ABI sdk_major mismatch: expected 1, found 2"},
+        Refusal{"abi_major",
+                kFixtures + "/abi_major.so: ABI sdk_major mismatch: expected 1, found 2"},
         Refusal{"abi_minor",
                 kFixtures + "/abi_minor.so: ABI sdk_minor too new: expected at most 0, found 1"},
-        Refusal{"abi_toolchain", kFixtures + "/abi_toolchain.so: ABI toolchain mismatch: expected '" +
-                                     std::string(sdk::currentAbiRecord().toolchain) +
-                                     "', found 'msvc-19/msvcprt'"},
+        Refusal{"abi_toolchain",
+                kFixtures + "/abi_toolchain.so: ABI toolchain mismatch: expected '" +
+                    std::string(sdk::currentAbiRecord().toolchain) + "', found 'msvc-19/msvcprt'"},
         Refusal{"no_factory", kFixtures + "/no_factory.so: no parley_plugin_factory symbol"},
-        Refusal{"factory_throws",
-                "plugin 'factory_throws' create: the factory threw: cannot construct factory_throws"},
+        Refusal{
+            "factory_throws",
+            "plugin 'factory_throws' create: the factory threw: cannot construct factory_throws"},
         Refusal{"start_throws", "plugin 'start_throws' start: threw: start_throws cannot start"},
         Refusal{"fixture_ok,dup_metric",
                 "plugin 'dup_metric' start: threw: metric 'fixture_events' registered by "
@@ -108,7 +110,8 @@ TEST(Plugins, CheckConfigFailsOnRequiredPluginProblem) {
 }
 
 TEST(Plugins, PluginConfigIsValidatedAgainstDeclaredKeys) {
-  RunResult unknown = runParleyd(fixtureArgs("fixture_ok", {"-D", "plugins.fixture_ok.colour=red"}));
+  RunResult unknown =
+      runParleyd(fixtureArgs("fixture_ok", {"-D", "plugins.fixture_ok.colour=red"}));
   EXPECT_NE(unknown.exit_code, 0);
   EXPECT_NE(unknown.err.find("plugins.fixture_ok.colour: unknown key"), std::string::npos)
       << unknown.err;

@@ -32,7 +32,8 @@ HttpResult http(std::uint16_t port, const std::string& method, const std::string
   session.setTimeout(Poco::Timespan(30, 0));
   Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
   for (const auto& [k, v] : headers) req.set(k, v);
-  if (!body.empty() || method == "POST") req.setContentLength(static_cast<std::streamsize>(body.size()));
+  if (!body.empty() || method == "POST")
+    req.setContentLength(static_cast<std::streamsize>(body.size()));
   session.sendRequest(req) << body;
   Poco::Net::HTTPResponse resp;
   std::istream& in = session.receiveResponse(resp);

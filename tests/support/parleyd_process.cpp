@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <regex>
@@ -153,7 +154,9 @@ Parleyd::Parleyd(std::vector<std::string> args, const Env& env, const std::strin
   port_ = static_cast<std::uint16_t>(std::stoi(m[1]));
 }
 
-Parleyd::~Parleyd() { terminate(); }
+Parleyd::~Parleyd() {
+  terminate();
+}
 
 int Parleyd::terminate(std::chrono::seconds timeout) {
   if (pid_ > 0) {
@@ -181,9 +184,8 @@ std::string Parleyd::err() const {
 
 bool Parleyd::waitForErr(const std::string& text, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(output_->mutex);
-  return output_->changed.wait_for(lock, timeout, [&] {
-    return output_->err.find(text) != std::string::npos;
-  });
+  return output_->changed.wait_for(lock, timeout,
+                                   [&] { return output_->err.find(text) != std::string::npos; });
 }
 
 std::vector<std::string> fixtureArgs(const std::string& load, std::vector<std::string> extra) {
@@ -194,10 +196,14 @@ std::vector<std::string> fixtureArgs(const std::string& load, std::vector<std::s
   return args;
 }
 
-std::string makeTempDir(const std::string& tag) {
-  std::string pattern = std::string(PARLEY_BINARY_DIR) + "/tmp-" + tag + "-XXXXXX";
-  if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed for " + pattern);
-  return pattern;
+TempDir::TempDir(const std::string& tag) {
+  path_ = std::string(PARLEY_BINARY_DIR) + "/tmp-" + tag + "-XXXXXX";
+  if (!mkdtemp(path_.data())) throw std::runtime_error("mkdtemp failed for " + path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
 }
 
 void writeFile(const std::string& path, const std::string& text) {

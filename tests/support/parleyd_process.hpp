@@ -60,8 +60,18 @@ inline const char* kOperatorToken = "test-operator-token";
 std::vector<std::string> fixtureArgs(const std::string& load = "",
                                      std::vector<std::string> extra = {});
 
-// A fresh directory under the build tree, removed by the caller when it likes.
-std::string makeTempDir(const std::string& tag);
+// A fresh directory under the build tree, removed with everything in it when this goes.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& tag);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 void writeFile(const std::string& path, const std::string& text);
 std::string readFile(const std::string& path);
 

@@ -9,8 +9,8 @@
 
 #include <cstdint>
 
-#include <boost/version.hpp>
 #include <Poco/Version.h>
+#include <boost/version.hpp>
 
 #define PARLEY_SDK_VERSION_MAJOR 1
 #define PARLEY_SDK_VERSION_MINOR 0
@@ -75,7 +75,8 @@ constexpr AbiRecord currentAbiRecord() {
   AbiRecord r{kAbiMagic, PARLEY_SDK_VERSION_MAJOR, PARLEY_SDK_VERSION_MINOR, {}, {}, {}};
   constexpr const char toolchain[] = PARLEY_SDK_TOOLCHAIN;
   constexpr const char boost[] = PARLEY_SDK_BOOST;
-  for (unsigned i = 0; i < sizeof(toolchain) && i + 1 < sizeof(r.toolchain); ++i) r.toolchain[i] = toolchain[i];
+  for (unsigned i = 0; i < sizeof(toolchain) && i + 1 < sizeof(r.toolchain); ++i)
+    r.toolchain[i] = toolchain[i];
   for (unsigned i = 0; i < sizeof(boost) && i + 1 < sizeof(r.boost); ++i) r.boost[i] = boost[i];
   constexpr PocoSeries poco = pocoSeries(POCO_VERSION);
   for (unsigned i = 0; i < sizeof(poco.text); ++i) r.poco[i] = poco.text[i];

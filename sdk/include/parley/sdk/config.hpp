@@ -20,16 +20,21 @@ struct ConfigKey {
   ConfigKey() = default;
   ConfigKey(std::string name_, ConfigType type_, std::string default_value_, std::string doc_,
             std::optional<double> min_ = {}, std::optional<double> max_ = {}, bool secret_ = false)
-      : name(std::move(name_)), type(type_), default_value(std::move(default_value_)),
-        doc(std::move(doc_)), min(min_), max(max_), secret(secret_) {}
+      : name(std::move(name_)),
+        type(type_),
+        default_value(std::move(default_value_)),
+        doc(std::move(doc_)),
+        min(min_),
+        max(max_),
+        secret(secret_) {}
 
-  std::string name;           // [a-z][a-z0-9_]*, without the plugins.<id>. prefix
+  std::string name;  // [a-z][a-z0-9_]*, without the plugins.<id>. prefix
   ConfigType type = ConfigType::kString;
   std::string default_value;  // as it would be written in the file
   std::string doc;            // one sentence for operators; shown by parleyd --check-config
   std::optional<double> min;  // bounds for kInt and kDouble
   std::optional<double> max;
-  bool secret = false;        // never printed
+  bool secret = false;  // never printed
 };
 
 // Values already checked against their declared type and bounds; a getter on an undeclared key or

@@ -28,10 +28,10 @@ using Fields = std::vector<std::pair<std::string, std::string>>;
 
 struct PARLEY_SDK_API Request {
   std::string method;
-  std::string path;     // decoded, without the query
-  Fields path_params;   // from {name} segments of the route pattern
-  Fields query;         // decoded, in order
-  Fields headers;       // names lower-cased
+  std::string path;    // decoded, without the query
+  Fields path_params;  // from {name} segments of the route pattern
+  Fields query;        // decoded, in order
+  Fields headers;      // names lower-cased
   std::string body;
   Principal principal;
   std::string remote_address;

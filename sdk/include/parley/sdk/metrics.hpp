@@ -69,7 +69,8 @@ class PARLEY_SDK_API Histogram {
  private:
   struct Shard;
   std::vector<double> bounds_;
-  std::atomic<std::uint64_t> started_and_hot_{0};  // bit 63: hot shard; the rest: observations begun
+  std::atomic<std::uint64_t> started_and_hot_{
+      0};  // bit 63: hot shard; the rest: observations begun
   std::unique_ptr<Shard[]> shards_;
   mutable std::mutex read_mutex_;  // readers only; writers never take it
 };

@@ -51,10 +51,12 @@ using PluginFactory = Plugin*();
 
 // Exports `PluginClass` (default-constructible, derived from parley::sdk::Plugin) from this
 // library. Use it once, in one source file of the plugin.
-#define PARLEY_PLUGIN(PluginClass)                                                      \
-  namespace parley_plugin_export {                                                      \
-  ::parley::sdk::Plugin* create() { return new PluginClass(); }                         \
-  const ::parley::sdk::AbiRecord abi_record = ::parley::sdk::currentAbiRecord();        \
-  }                                                                                     \
-  BOOST_DLL_ALIAS(parley_plugin_export::abi_record, parley_plugin_abi)                  \
+#define PARLEY_PLUGIN(PluginClass)                                               \
+  namespace parley_plugin_export {                                               \
+  ::parley::sdk::Plugin* create() {                                              \
+    return new PluginClass();                                                    \
+  }                                                                              \
+  const ::parley::sdk::AbiRecord abi_record = ::parley::sdk::currentAbiRecord(); \
+  }                                                                              \
+  BOOST_DLL_ALIAS(parley_plugin_export::abi_record, parley_plugin_abi)           \
   BOOST_DLL_ALIAS(parley_plugin_export::create, parley_plugin_factory)
