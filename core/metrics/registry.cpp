@@ -1,6 +1,7 @@
 #include "core/metrics/registry.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <mutex>
 
 #include "core/runtime/names.hpp"
@@ -38,6 +39,7 @@ void appendInt(std::string& out, long long v) {
 }
 
 void appendFixed(std::string& out, double v, int decimals) {
+  if (!std::isfinite(v)) v = 0;  // instruments drop non-finite values; never emit invalid JSON
   char buf[64];
   auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
   out.append(buf, r.ptr);
@@ -72,6 +74,31 @@ PromName promName(std::string_view name, bool average) {
   if (ends("_sec")) return {std::string(name.substr(0, name.size() - 4)) + "_seconds", 1};
   if (name == "stream_duration") return {"stream_duration_seconds", 1};  // the contract: seconds
   return {std::string(name), 1};
+}
+
+// A counter's family ends in "_total" (once).
+std::string promFamily(std::string_view name, bool counter) {
+  std::string family = promName(name, false).family;
+  if (counter && (family.size() < 6 || family.compare(family.size() - 6, 6, "_total") != 0))
+    family += "_total";
+  return family;
+}
+
+// Every name an instrument occupies: "json:<key>" for each JSON key, "prometheus:<series>" for
+// each Prometheus series, so that no two instruments can collide in either document.
+std::vector<std::string> claimKeys(Kind kind, std::string_view name, std::string_view total,
+                                   std::string_view samples) {
+  std::vector<std::string> keys = {"json:" + std::string(name)};
+  if (kind == Kind::kAverage) {
+    keys.push_back("json:" + std::string(total));
+    keys.push_back("json:" + std::string(samples));
+    const std::string family = promName(name, true).family;
+    for (const char* suffix : {"", "_bucket", "_sum", "_count"})
+      keys.push_back("prometheus:parley_" + family + suffix);
+  } else {
+    keys.push_back("prometheus:parley_" + promFamily(name, kind == Kind::kCounter));
+  }
+  return keys;
 }
 
 void appendFamilyHeader(std::string& out, std::string_view family, std::string_view help,
@@ -113,11 +140,13 @@ struct MetricsRegistry::Instrument {
 MetricsRegistry::MetricsRegistry() {
   const auto& fields = contractFields();
   contract_slots_.resize(fields.size());
-  // The contract's raw-pair names belong to their averages: nobody else may claim them.
-  for (const auto& f : fields) {
-    if (f.kind != FieldKind::kAverage) continue;
-    claims_.emplace(std::string(f.total_name), std::string(kContractOwner));
-    claims_.emplace(std::string(f.samples_name), std::string(kContractOwner));
+  // Every name a contract field will use, in JSON and in Prometheus, is held for it: only that
+  // field's own instrument may take it.
+  for (std::size_t slot = 0; slot < fields.size(); ++slot) {
+    const ContractField& f = fields[slot];
+    for (const auto& key : claimKeys(kindOf(f.kind), f.name, f.total_name, f.samples_name))
+      claims_[key] =
+          Claim{std::string(kContractOwner), std::string(f.name), static_cast<int>(slot)};
   }
 }
 
@@ -174,6 +203,8 @@ std::shared_ptr<sdk::Revoker> MetricsRegistry::add(std::shared_ptr<Instrument> i
       throw sdk::RegistrationError(who + ": decimals must be between 0 and 9");
     names.push_back(inst->total_name);
     names.push_back(inst->samples_name);
+    if (names[0] == names[1] || names[0] == names[2] || names[1] == names[2])
+      throw sdk::RegistrationError(who + ": an average and its raw pair need three distinct names");
   }
   for (const auto& n : names)
     if (!isSnakeName(n))
@@ -196,39 +227,42 @@ std::shared_ptr<sdk::Revoker> MetricsRegistry::add(std::shared_ptr<Instrument> i
     inst->contract_slot = static_cast<int>(slot);
   }
 
+  const auto keys = claimKeys(inst->kind, inst->name, inst->total_name, inst->samples_name);
   std::unique_lock lock(mutex_);
-  for (std::size_t k = 0; k < names.size(); ++k) {
-    auto it = claims_.find(names[k]);
-    bool own_contract_pair =
-        inst->contract_slot >= 0 && k > 0 && it != claims_.end() && it->second == kContractOwner;
-    if (it != claims_.end() && !own_contract_pair)
-      throw sdk::RegistrationError("metric '" + names[k] + "' registered by '" + inst->owner +
-                                   "' is already registered by '" + it->second + "'");
+  for (const auto& key : keys) {
+    auto it = claims_.find(key);
+    if (it == claims_.end()) continue;
+    const Claim& c = it->second;
+    if (c.owner == kContractOwner && c.contract_slot >= 0 && c.contract_slot == inst->contract_slot)
+      continue;  // the contract field's own instrument takes what was held for it
+    if (key.rfind("json:", 0) == 0)
+      throw sdk::RegistrationError("metric '" + key.substr(5) + "' registered by '" + inst->owner +
+                                   "' is already registered by '" + c.owner + "'");
+    throw sdk::RegistrationError(who + " would be exported as '" + key.substr(11) +
+                                 "', which metric '" + c.metric + "' of '" + c.owner +
+                                 "' already exports");
   }
-  for (std::size_t k = 0; k < names.size(); ++k) claims_[names[k]] = inst->owner;
+  for (const auto& key : keys) claims_[key] = Claim{inst->owner, inst->name, -1};
   if (inst->contract_slot >= 0)
     contract_slots_[inst->contract_slot] = inst;
   else
     extras_.push_back(inst);
 
   const Instrument* raw = inst.get();
-  return std::make_shared<sdk::Revoker>([this, raw] { remove(raw); });
+  return std::make_shared<sdk::Revoker>([this, raw, keys] { remove(raw, keys); });
 }
 
-void MetricsRegistry::remove(const Instrument* inst) {
+void MetricsRegistry::remove(const Instrument* inst, const std::vector<std::string>& keys) {
   std::unique_lock lock(mutex_);
-  const bool contract = inst->contract_slot >= 0;
-  claims_.erase(inst->name);
-  if (inst->kind == Kind::kAverage) {
-    for (const std::string* n : {&inst->total_name, &inst->samples_name}) {
-      if (contract)
-        claims_[*n] = std::string(kContractOwner);
-      else
-        claims_.erase(*n);
-    }
+  const int slot = inst->contract_slot;
+  for (const auto& key : keys) {
+    if (slot >= 0)
+      claims_[key] = Claim{std::string(kContractOwner), inst->name, slot};
+    else
+      claims_.erase(key);
   }
-  if (contract) {
-    contract_slots_[inst->contract_slot].reset();
+  if (slot >= 0) {
+    contract_slots_[slot].reset();
     return;
   }
   for (auto it = extras_.begin(); it != extras_.end(); ++it)
@@ -293,10 +327,9 @@ void MetricsRegistry::writeJson(std::string& out, double generated_at) const {
 void MetricsRegistry::writePrometheus(std::string& out) const {
   auto writeScalar = [&out](std::string_view name, std::string_view help, Kind kind,
                             long long value) {
-    PromName p = promName(name, false);
     const bool counter = kind == Kind::kCounter;
-    if (counter && (p.family.size() < 6 || p.family.compare(p.family.size() - 6, 6, "_total") != 0))
-      p.family += "_total";
+    PromName p = promName(name, false);
+    p.family = promFamily(name, counter);
     appendFamilyHeader(out, p.family, help, counter ? "counter" : "gauge");
     out += "parley_";
     out += p.family;

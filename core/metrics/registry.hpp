@@ -9,6 +9,7 @@
 #include <memory>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/metrics/contract.hpp"
@@ -39,13 +40,18 @@ class MetricsRegistry {
 
  private:
   struct Instrument;
+  struct Claim {
+    std::string owner;
+    std::string metric;
+    int contract_slot = -1;  // >= 0: held for that contract field until its instrument comes
+  };
   std::shared_ptr<sdk::Revoker> add(std::shared_ptr<Instrument> instrument);
-  void remove(const Instrument* instrument);
+  void remove(const Instrument* instrument, const std::vector<std::string>& keys);
 
   mutable std::shared_mutex mutex_;
   std::vector<std::shared_ptr<const Instrument>> contract_slots_;  // aligned with contractFields()
   std::vector<std::shared_ptr<const Instrument>> extras_;          // in registration order
-  std::map<std::string, std::string, std::less<>> claims_;  // every claimed name -> its owner
+  std::map<std::string, Claim, std::less<>> claims_;
 };
 
 }  // namespace parley::core

@@ -16,10 +16,13 @@ int depthHere(const CallGate* gate) {
 }
 }  // namespace
 
+// enter() stores active_ then loads closed_; close() stores closed_ then loads active_. Only
+// sequentially consistent ordering guarantees that one of them sees the other's store, so every
+// access here uses the default (seq_cst) order.
 bool CallGate::enter() noexcept {
-  active_.fetch_add(1, std::memory_order_acq_rel);
-  if (closed_.load(std::memory_order_acquire)) {
-    active_.fetch_sub(1, std::memory_order_acq_rel);
+  active_.fetch_add(1);
+  if (closed_.load()) {
+    active_.fetch_sub(1);
     return false;
   }
   t_inside.push_back(this);
@@ -32,15 +35,14 @@ void CallGate::leave() noexcept {
       t_inside.erase(std::next(it).base());
       break;
     }
-  active_.fetch_sub(1, std::memory_order_acq_rel);
+  active_.fetch_sub(1);
 }
 
 void CallGate::close() noexcept {
-  closed_.store(true, std::memory_order_release);
+  closed_.store(true);
   const int mine = depthHere(this);
   // Closing is rare (a plugin stopping, a handler revoked); a short wait is fine.
-  while (active_.load(std::memory_order_acquire) > mine)
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  while (active_.load() > mine) std::this_thread::sleep_for(std::chrono::microseconds(200));
 }
 
 }  // namespace parley::core

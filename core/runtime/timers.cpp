@@ -53,8 +53,10 @@ void TimerService::run() {
       wake_.wait(lock);
       continue;
     }
-    if (Clock::now() < heap_.top().due) {
-      wake_.wait_until(lock, heap_.top().due);
+    // A copy: schedule() may grow the heap (and move its storage) while we wait.
+    const Clock::time_point due = heap_.top().due;
+    if (Clock::now() < due) {
+      wake_.wait_until(lock, due);
       continue;
     }
     Entry entry = heap_.top();

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -48,6 +49,8 @@ Histogram::Histogram(std::vector<double> upper_bounds)
 Histogram::~Histogram() = default;
 
 void Histogram::observe(double value) noexcept {
+  // One NaN or infinity would poison the sum, and the JSON, for the life of the process.
+  if (!std::isfinite(value)) return;
   // acq_rel pairs with the reader's swap: an observation lands wholly in the shard it began in.
   const std::uint64_t n = started_and_hot_.fetch_add(1, std::memory_order_acq_rel);
   Shard& shard = shards_[n >> 63];

@@ -101,13 +101,14 @@ void PluginConfig::validate(const std::string& qualified_name, const ConfigKey& 
     }
     case ConfigType::kDouble: ok = parseDouble(text, number); break;
   }
+  const std::string shown = key.secret ? std::string("<secret>") : text;
   if (!ok)
-    throw ConfigError(qualified_name + ": expected " + typeName(key.type) + ", found '" +
-                      (key.secret ? std::string("<secret>") : text) + "'");
+    throw ConfigError(qualified_name + ": expected " + typeName(key.type) + ", found '" + shown +
+                      "'");
   if ((key.min && number < *key.min) || (key.max && number > *key.max)) {
     std::string range = "[" + (key.min ? formatNumber(*key.min) : std::string("-inf")) + ", " +
                         (key.max ? formatNumber(*key.max) : std::string("inf")) + "]";
-    throw ConfigError(qualified_name + ": " + text + " is outside the allowed range " + range);
+    throw ConfigError(qualified_name + ": " + shown + " is outside the allowed range " + range);
   }
 }
 

@@ -1,7 +1,9 @@
 // Out-of-line anchors for the SDK's exported types, and the small helpers they need. One copy of
 // each vtable and type_info lives here, in libparley_sdk, shared by parleyd and every plugin.
-#include <atomic>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 
 #include "parley/sdk/context.hpp"
 #include "parley/sdk/errors.hpp"
@@ -11,8 +13,12 @@
 namespace parley::sdk {
 
 struct Revoker::State {
+  enum class Phase { kActive, kRevoking, kRevoked };
   std::function<void()> undo;
-  std::atomic<bool> done{false};
+  std::mutex mutex;
+  std::condition_variable finished;
+  Phase phase = Phase::kActive;
+  std::thread::id revoker;
 };
 
 Revoker::Revoker(std::function<void()> undo) : state_(new State) {
@@ -20,18 +26,31 @@ Revoker::Revoker(std::function<void()> undo) : state_(new State) {
 }
 Revoker::~Revoker() = default;
 
+// Whoever comes second (the core stopping a plugin while the plugin drops its handle) waits for
+// the first to finish: when revoke() returns, the undo has completed, whoever ran it.
 void Revoker::revoke() noexcept {
-  if (state_->done.exchange(true)) return;
+  using Phase = State::Phase;
+  std::unique_lock lock(state_->mutex);
+  if (state_->phase == Phase::kRevoking && state_->revoker != std::this_thread::get_id())
+    state_->finished.wait(lock, [&] { return state_->phase == Phase::kRevoked; });
+  if (state_->phase != Phase::kActive) return;
+  state_->phase = Phase::kRevoking;
+  state_->revoker = std::this_thread::get_id();
+  std::function<void()> undo = std::move(state_->undo);
+  lock.unlock();
   try {
-    if (state_->undo) state_->undo();
+    if (undo) undo();
   } catch (...) {
     // Undo actions only erase from core tables; there is nobody to report to during teardown.
   }
-  state_->undo = nullptr;
+  lock.lock();
+  state_->phase = Phase::kRevoked;
+  state_->finished.notify_all();
 }
 
 bool Revoker::revoked() const noexcept {
-  return state_->done.load();
+  std::lock_guard lock(state_->mutex);
+  return state_->phase != State::Phase::kActive;
 }
 
 ConfigError::~ConfigError() = default;

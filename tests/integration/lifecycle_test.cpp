@@ -4,7 +4,6 @@
 
 #include <future>
 #include <regex>
-#include <thread>
 
 #include "tests/support/http_client.hpp"
 #include "tests/support/parleyd_process.hpp"
@@ -28,7 +27,7 @@ TEST(Lifecycle, SigtermLetsInFlightRequestsFinish) {
   auto slow = std::async(std::launch::async,
                          [port = p.port()] { return get(port, "/fixture/slow?ms=1000"); });
   // SIGTERM once the request is being handled; it must still get its answer.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(p.waitForErr("slow request started", std::chrono::seconds(20)));
   EXPECT_EQ(p.terminate(), 0);
   HttpResult r = slow.get();
   EXPECT_EQ(r.status, 200);
@@ -50,7 +49,7 @@ TEST(Lifecycle, ShutdownDeadlineClosesStragglers) {
       return -1;  // closed under it: what a deadline means
     }
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(p.waitForErr("slow request started", std::chrono::seconds(20)));
   EXPECT_EQ(p.terminate(), 0);
   EXPECT_NE(p.err().find("shutdown deadline reached"), std::string::npos) << p.err();
   slow.get();

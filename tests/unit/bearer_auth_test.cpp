@@ -189,8 +189,8 @@ TEST_F(BearerAuthTest, EveryConfiguredOperatorTokenIsAccepted) {
 
 TEST_F(BearerAuthTest, UnknownOperatorLikeTokenIsUnknownToken) {
   const BearerAuth auth = WithSecret();
-  for (const std::string& token : {std::string("op-monitoring-wrong"), kOperatorToken + "x",
-                                   kOperatorToken.substr(1)}) {
+  for (const std::string& token :
+       {std::string("op-monitoring-wrong"), kOperatorToken + "x", kOperatorToken.substr(1)}) {
     EXPECT_TRUE(Refused(auth.authenticateHeader("Bearer " + token), "unknown_token", token));
   }
 }
@@ -216,23 +216,23 @@ TEST_F(BearerAuthTest, TamperedPayloadIsBadSignature) {
   const std::string original = SignHmac(Claims("alice"), kSecret);
   const std::size_t first = original.find('.');
   const std::size_t second = original.find('.', first + 1);
-  const std::string token = original.substr(0, first + 1) + Base64Url(R"({"sub":"admin"})") +
-                            original.substr(second);
+  const std::string token =
+      original.substr(0, first + 1) + Base64Url(R"({"sub":"admin"})") + original.substr(second);
   EXPECT_TRUE(Refused(WithSecret().authenticateToken(token), "bad_signature", token));
 }
 
 TEST_F(BearerAuthTest, Hs256SignatureOfWrongLengthIsBadSignature) {
   const std::string valid = SignHmac(Claims("alice"), kSecret);
   const std::string unsigned_part = valid.substr(0, valid.rfind('.') + 1);
-  for (const std::string& token : {valid.substr(0, valid.size() - 1), valid + "AAAA",
-                                   unsigned_part, unsigned_part + std::string(400, 'A')}) {
+  for (const std::string& token : {valid.substr(0, valid.size() - 1), valid + "AAAA", unsigned_part,
+                                   unsigned_part + std::string(400, 'A')}) {
     EXPECT_TRUE(Refused(WithSecret().authenticateToken(token), "bad_signature", token));
   }
 }
 
 TEST_F(BearerAuthTest, AlgNoneIsUnsupportedAlgorithm) {
-  const std::string token = Base64Url(R"({"alg":"none","typ":"JWT"})") + "." +
-                            Base64Url(R"({"sub":"mallory"})") + ".";
+  const std::string token =
+      Base64Url(R"({"alg":"none","typ":"JWT"})") + "." + Base64Url(R"({"sub":"mallory"})") + ".";
   const AuthResult result = WithSecret().authenticateToken(token);
   EXPECT_TRUE(Refused(result, "unsupported_algorithm", token));
   EXPECT_NE(result.message.find("none"), std::string::npos) << result.message;
@@ -248,8 +248,7 @@ TEST_F(BearerAuthTest, Hs512IsUnsupportedAlgorithm) {
 TEST_F(BearerAuthTest, Hs256IsUnsupportedWhenOnlyAPublicKeyIsConfigured) {
   // Guards against alg confusion: an HS256 token must not be checked against the RSA key.
   const std::string token = SignHmac(Claims("alice"), kSecret);
-  EXPECT_TRUE(Refused(WithKey("rsa.pub").authenticateToken(token), "unsupported_algorithm",
-                      token));
+  EXPECT_TRUE(Refused(WithKey("rsa.pub").authenticateToken(token), "unsupported_algorithm", token));
 }
 
 TEST_F(BearerAuthTest, JwtWithoutJwtConfiguredIsUnknownToken) {

@@ -57,7 +57,7 @@ class PARLEY_SDK_API Histogram {
   Histogram(const Histogram&) = delete;
   Histogram& operator=(const Histogram&) = delete;
 
-  void observe(double value) noexcept;
+  void observe(double value) noexcept;  // NaN and infinities are ignored
   Snapshot snapshot() const;
   const std::vector<double>& bounds() const noexcept { return bounds_; }
 

@@ -1,0 +1,195 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "parley/sdk/metrics.hpp"
+
+namespace parley::sdk {
+namespace {
+
+std::uint64_t BucketTotal(const Histogram::Snapshot& s) {
+  return std::accumulate(s.buckets.begin(), s.buckets.end(), std::uint64_t{0});
+}
+
+TEST(CounterTest, IncrementsByOneAndByN) {
+  Counter c;
+  EXPECT_EQ(c.value(), 0u);
+  c.inc();
+  c.inc(41);
+  EXPECT_EQ(c.value(), 42u);
+}
+
+TEST(GaugeTest, SetAddSub) {
+  Gauge g;
+  g.set(10);
+  g.add(5);
+  g.sub(20);
+  EXPECT_EQ(g.value(), -5);
+}
+
+TEST(HistogramTest, EmptySnapshotIsZero) {
+  Histogram h({1, 2});
+  auto s = h.snapshot();
+  EXPECT_EQ(s.count, 0u);
+  EXPECT_EQ(s.sum, 0.0);
+  EXPECT_EQ(s.buckets, (std::vector<std::uint64_t>{0, 0, 0}));
+}
+
+TEST(HistogramTest, AverageWithoutBucketsSumsAndCounts) {
+  Average a;
+  a.observe(1.5);
+  a.observe(2.5);
+  a.observe(-1.0);
+  auto s = a.snapshot();
+  EXPECT_EQ(s.count, 3u);
+  EXPECT_DOUBLE_EQ(s.sum, 3.0);
+  EXPECT_TRUE(s.buckets.empty());
+  EXPECT_TRUE(a.bounds().empty());
+}
+
+TEST(HistogramTest, BucketPlacementUsesLeSemantics) {
+  Histogram h({1, 5, 10});
+  // Bucket i counts values in (bounds[i-1], bounds[i]]; the last is +Inf.
+  for (double v : {0.5, 1.0}) h.observe(v);      // le=1
+  for (double v : {1.0001, 5.0}) h.observe(v);   // le=5
+  h.observe(10.0);                               // le=10
+  for (double v : {10.0001, 1e9}) h.observe(v);  // +Inf
+  auto s = h.snapshot();
+  EXPECT_EQ(s.buckets, (std::vector<std::uint64_t>{2, 2, 1, 2}));
+  EXPECT_EQ(s.count, 7u);
+  EXPECT_EQ(BucketTotal(s), s.count);
+  EXPECT_DOUBLE_EQ(s.sum, 0.5 + 1.0 + 1.0001 + 5.0 + 10.0 + 10.0001 + 1e9);
+}
+
+TEST(HistogramTest, BoundsAreKept) {
+  Histogram h({0.5, 1, 2});
+  EXPECT_EQ(h.bounds(), (std::vector<double>{0.5, 1, 2}));
+}
+
+TEST(HistogramTest, ConstructorRefusesNonIncreasingBounds) {
+  EXPECT_THROW(Histogram({1, 1}), std::invalid_argument);
+  EXPECT_THROW(Histogram({2, 1}), std::invalid_argument);
+  EXPECT_THROW(Histogram({1, 3, 2}), std::invalid_argument);
+  EXPECT_NO_THROW(Histogram({1}));
+  EXPECT_NO_THROW(Histogram(std::vector<double>{}));
+}
+
+TEST(HistogramTest, StandardBucketSetsAreStrictlyIncreasing) {
+  for (const auto& bounds : {Histogram::millisecondBuckets(), Histogram::secondBuckets()}) {
+    ASSERT_FALSE(bounds.empty());
+    for (std::size_t i = 1; i < bounds.size(); ++i) EXPECT_LT(bounds[i - 1], bounds[i]);
+    EXPECT_NO_THROW(Histogram{bounds});
+  }
+}
+
+// A snapshot merges the shards; a second one must find everything again, neither lost nor doubled.
+TEST(HistogramTest, RepeatedSnapshotsWithoutWritesAgree) {
+  Histogram h({1, 10});
+  for (double v : {0.5, 2.0, 20.0, 3.0}) h.observe(v);
+  auto first = h.snapshot();
+  for (int i = 0; i < 5; ++i) {
+    auto again = h.snapshot();
+    EXPECT_EQ(again.count, first.count) << "read " << i;
+    EXPECT_EQ(again.sum, first.sum) << "read " << i;
+    EXPECT_EQ(again.buckets, first.buckets) << "read " << i;
+  }
+  EXPECT_EQ(first.count, 4u);
+  EXPECT_DOUBLE_EQ(first.sum, 25.5);
+  EXPECT_EQ(first.buckets, (std::vector<std::uint64_t>{1, 2, 1}));
+}
+
+TEST(HistogramTest, ObservationsBetweenSnapshotsAccumulate) {
+  Histogram h({1});
+  h.observe(1);
+  EXPECT_EQ(h.snapshot().count, 1u);
+  h.observe(2);
+  h.snapshot();
+  h.observe(0.5);
+  auto s = h.snapshot();
+  EXPECT_EQ(s.count, 3u);
+  EXPECT_DOUBLE_EQ(s.sum, 3.5);
+  EXPECT_EQ(s.buckets, (std::vector<std::uint64_t>{2, 1}));
+}
+
+// Writers observe 1.0 so that, in any consistent snapshot, sum == count exactly (integers well
+// below 2^53 are exact doubles) and the buckets add up to count.
+TEST(HistogramTest, SnapshotsAreConsistentUnderConcurrentWrites) {
+  constexpr std::uint64_t kPerWriter = 200000;
+  Histogram h({0.5, 1, 2});
+  std::atomic<int> writers_done{0};
+  std::atomic<bool> go{false};
+
+  auto writer = [&] {
+    while (!go.load()) std::this_thread::yield();
+    for (std::uint64_t i = 0; i < kPerWriter; ++i) h.observe(1.0);
+    writers_done.fetch_add(1);
+  };
+
+  std::uint64_t reads = 0, inconsistent = 0, went_back = 0, last_count = 0;
+  std::string first_bad;
+  auto reader = [&] {
+    while (!go.load()) std::this_thread::yield();
+    do {
+      auto s = h.snapshot();
+      ++reads;
+      const bool ok = s.sum == static_cast<double>(s.count) && BucketTotal(s) == s.count &&
+                      s.buckets.size() == 4 && s.buckets[0] == 0 && s.buckets[2] == 0 &&
+                      s.buckets[3] == 0;
+      if (!ok && inconsistent++ == 0) {
+        first_bad = "count=" + std::to_string(s.count) + " sum=" + std::to_string(s.sum) +
+                    " buckets=" + std::to_string(BucketTotal(s));
+      }
+      if (s.count < last_count) ++went_back;
+      last_count = s.count;
+    } while (writers_done.load() < 2);
+  };
+
+  std::thread r(reader), w1(writer), w2(writer);
+  go.store(true);
+  w1.join();
+  w2.join();
+  r.join();
+
+  EXPECT_GT(reads, 0u);
+  EXPECT_EQ(inconsistent, 0u) << "of " << reads << " snapshots; first: " << first_bad;
+  EXPECT_EQ(went_back, 0u) << "count decreased between snapshots";
+  auto final_snap = h.snapshot();
+  EXPECT_EQ(final_snap.count, 2 * kPerWriter);
+  EXPECT_EQ(final_snap.sum, static_cast<double>(2 * kPerWriter));
+  EXPECT_EQ(final_snap.buckets, (std::vector<std::uint64_t>{0, 2 * kPerWriter, 0, 0}));
+}
+
+// Two readers racing each other must not corrupt the merge either.
+TEST(HistogramTest, ConcurrentReadersDoNotLoseObservations) {
+  constexpr std::uint64_t kPerWriter = 100000;
+  Average a;
+  std::atomic<bool> done{false};
+  std::atomic<std::uint64_t> bad{0};
+  auto reader = [&] {
+    while (!done.load()) {
+      auto s = a.snapshot();
+      if (s.sum != static_cast<double>(s.count)) bad.fetch_add(1);
+    }
+  };
+  std::thread r1(reader), r2(reader);
+  std::thread w([&] {
+    for (std::uint64_t i = 0; i < kPerWriter; ++i) a.observe(1.0);
+  });
+  w.join();
+  done.store(true);
+  r1.join();
+  r2.join();
+  EXPECT_EQ(bad.load(), 0u);
+  auto s = a.snapshot();
+  EXPECT_EQ(s.count, kPerWriter);
+  EXPECT_EQ(s.sum, static_cast<double>(kPerWriter));
+}
+
+}  // namespace
+}  // namespace parley::sdk
