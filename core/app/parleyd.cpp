@@ -24,6 +24,7 @@
 #include "core/runtime/event_bus.hpp"
 #include "core/runtime/services.hpp"
 #include "core/runtime/timers.hpp"
+#include "core/ws/ws_server.hpp"
 #include "parley/sdk/abi.hpp"
 #include "parley/sdk/errors.hpp"
 
@@ -125,7 +126,8 @@ class Parleyd : public Poco::Util::ServerApplication {
     EventBus events(report);
     TimerService timers(report);
     ServiceRegistry services;
-    PluginHost plugins(CoreServices{metrics, router, events, timers, services}, log);
+    ws::WsServer websockets(settings.ws, auth, log, report);
+    PluginHost plugins(CoreServices{metrics, router, events, timers, services, websockets}, log);
     plugins.load(settings.plugins_dir, settings.plugins_load, settings.plugins_optional);
     plugins.configure(settings.plugin_sections);
 
@@ -133,7 +135,10 @@ class Parleyd : public Poco::Util::ServerApplication {
 
     auto core_routes = addCoreRoutes(router, metrics, plugins);
     plugins.start();
+    websockets.start();
     HttpServer server(settings.http, router, auth, log);
+    server.setUpgrade(websockets.path(),
+                      [&websockets](auto& req, auto& resp) { websockets.upgrade(req, resp); });
     server.start();
 
     std::cout << "parleyd " PARLEY_VERSION " listening on http://" << settings.http.host << ":"
@@ -151,8 +156,12 @@ class Parleyd : public Poco::Util::ServerApplication {
 
     waitForTerminationRequest();
     log.information("stopping: draining HTTP connections");
-    if (!server.stop(std::chrono::milliseconds(settings.shutdown_deadline_ms)))
+    const std::chrono::milliseconds deadline(settings.shutdown_deadline_ms);
+    if (!server.stop(deadline))
       log.warning("shutdown deadline reached; remaining connections were closed");
+    // Websockets close (1001) while the plugins that count and clean up after them still run.
+    log.information("closing %d websocket session(s)", websockets.connections());
+    websockets.shutdown(deadline);
     plugins.stop();
     for (auto& r : core_routes) r->revoke();
     timers.shutdown();

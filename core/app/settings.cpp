@@ -76,6 +76,24 @@ std::vector<ConfigKey> coreConfigKeys(const std::string& exe_dir) {
                 "An idle kept-alive connection is closed after this long.", 0, 600000),
       ConfigKey("http.max_keepalive_requests", T::kInt, "10000",
                 "Requests served on one connection before it is closed.", 1, 10000000),
+      ConfigKey("ws.loop_threads", T::kInt, "2",
+                "Event-loop threads serving every websocket connection.", 1, 64),
+      ConfigKey("ws.worker_threads", T::kInt, "4",
+                "Threads for message handlers that may block; a session's messages stay in order.",
+                1, 256),
+      ConfigKey("ws.max_connections", T::kInt, "10000",
+                "Open websocket connections allowed; beyond it upgrades get 503.", 1, 1000000),
+      ConfigKey("ws.max_message_bytes", T::kInt, "65536",
+                "Largest client message, after reassembly; beyond it: close 1009.", 125, 16777216),
+      ConfigKey("ws.max_send_queue_bytes", T::kInt, "1048576",
+                "Bytes queued for one client before it is disconnected as a slow consumer.", 1024,
+                1073741824),
+      ConfigKey("ws.ping_interval_ms", T::kInt, "25000",
+                "Protocol and application pings to every session, this often.", 10, 3600000),
+      ConfigKey("ws.idle_timeout_ms", T::kInt, "60000",
+                "A session that sends nothing (not even a pong) for this long is closed "
+                "(socket_closed), at its next heartbeat.",
+                10, 86400000),
       ConfigKey(
           "auth.operator_tokens", T::kList, "",
           "Static bearer tokens for operators and monitoring, comma-separated. When neither these "
@@ -159,6 +177,13 @@ Settings loadSettings(const std::string& file, const Defines& defines, const std
   s.http.request_deadline_ms = static_cast<int>(core.getInt("http.request_deadline_ms"));
   s.http.keepalive_timeout_ms = static_cast<int>(core.getInt("http.keepalive_timeout_ms"));
   s.http.max_keepalive_requests = static_cast<int>(core.getInt("http.max_keepalive_requests"));
+  s.ws.loop_threads = static_cast<int>(core.getInt("ws.loop_threads"));
+  s.ws.worker_threads = static_cast<int>(core.getInt("ws.worker_threads"));
+  s.ws.max_connections = static_cast<int>(core.getInt("ws.max_connections"));
+  s.ws.max_message_bytes = static_cast<std::size_t>(core.getInt("ws.max_message_bytes"));
+  s.ws.max_send_queue_bytes = static_cast<std::size_t>(core.getInt("ws.max_send_queue_bytes"));
+  s.ws.ping_interval = std::chrono::milliseconds(core.getInt("ws.ping_interval_ms"));
+  s.ws.idle_timeout = std::chrono::milliseconds(core.getInt("ws.idle_timeout_ms"));
   s.auth.operator_tokens = core.getList("auth.operator_tokens");
   s.auth.hs256_secret = core.getString("auth.jwt.hs256_secret");
   s.auth.public_key_file = core.getString("auth.jwt.public_key_file");

@@ -11,6 +11,7 @@
 #include "core/http/bearer_auth.hpp"
 #include "core/http/http_server.hpp"
 #include "core/plugins/host.hpp"
+#include "core/ws/ws_server.hpp"
 #include "parley/sdk/config.hpp"
 
 namespace parley::core {
@@ -18,6 +19,7 @@ namespace parley::core {
 struct Settings {
   std::string source;  // the file read, or "embedded defaults"
   HttpSettings http;
+  ws::WsSettings ws;
   BearerAuthConfig auth;
   std::string plugins_dir;
   std::vector<std::string> plugins_load;

@@ -84,6 +84,8 @@ struct HttpServer::Impl {
   std::unique_ptr<Poco::Net::HTTPServer> server;
   std::uint16_t bound_port = 0;
   std::atomic<int> in_flight{0};
+  std::string upgrade_path;
+  HttpServer::UpgradeHandler upgrade;
   std::atomic<bool> draining{false};
 
   Impl(const HttpSettings& s, const Router& r, const BearerAuth& a, Poco::Logger& l)
@@ -208,6 +210,8 @@ void HttpServer::Impl::handle(HTTPServerRequest& req, HTTPServerResponse& resp) 
       path[0] != '/')
     return sendError(resp, 400, "bad_request", "the request path is not a valid URL path");
 
+  if (upgrade && path == upgrade_path) return upgrade(req, resp);
+
   Router::Match m = router.match(req.getMethod(), path);
   if (m.outcome == Router::Outcome::kNotFound)
     return sendError(resp, 404, "not_found", "no such endpoint: " + path);
@@ -250,6 +254,11 @@ HttpServer::HttpServer(const HttpSettings& settings, const Router& router, const
 
 HttpServer::~HttpServer() {
   if (impl_->server) stop(std::chrono::milliseconds(0));
+}
+
+void HttpServer::setUpgrade(std::string path, UpgradeHandler handler) {
+  impl_->upgrade_path = std::move(path);
+  impl_->upgrade = std::move(handler);
 }
 
 void HttpServer::start() {

@@ -4,12 +4,17 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 namespace Poco {
 class Logger;
-}
+namespace Net {
+class HTTPServerRequest;
+class HTTPServerResponse;
+}  // namespace Net
+}  // namespace Poco
 
 namespace parley::core {
 
@@ -33,6 +38,12 @@ class HttpServer {
   HttpServer(const HttpSettings& settings, const Router& router, const BearerAuth& auth,
              Poco::Logger& log);
   ~HttpServer();
+
+  // Requests for `path` go to `handler` instead of the router (the websocket upgrade). Before
+  // start().
+  using UpgradeHandler =
+      std::function<void(Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse&)>;
+  void setUpgrade(std::string path, UpgradeHandler handler);
 
   void start();  // binds and listens; throws Poco::Exception (e.g. address in use)
   std::uint16_t port() const;

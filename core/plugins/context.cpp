@@ -9,6 +9,7 @@
 #include "core/runtime/event_bus.hpp"
 #include "core/runtime/services.hpp"
 #include "core/runtime/timers.hpp"
+#include "core/ws/ws_server.hpp"
 
 namespace parley::core {
 
@@ -116,6 +117,35 @@ class ServicesFacade final : public sdk::Services {
   ServiceRegistry& reg_;
 };
 
+class WebSocketsFacade final : public sdk::WebSockets {
+ public:
+  WebSocketsFacade(PluginContext& ctx, ws::WsServer& server) : ctx_(ctx), server_(server) {}
+  sdk::Registration onMessage(const std::string& type, MessageHandler handler,
+                              sdk::RunOn where) override {
+    return ctx_.track(server_.onMessage(ctx_.pluginId(), type, std::move(handler), where));
+  }
+  sdk::Registration onBinary(BinaryHandler handler, sdk::RunOn where) override {
+    return ctx_.track(server_.onBinary(ctx_.pluginId(), std::move(handler), where));
+  }
+  sdk::Registration onOpen(OpenHandler handler) override {
+    return ctx_.track(server_.onOpen(ctx_.pluginId(), std::move(handler)));
+  }
+  sdk::Registration onClose(CloseHandler handler) override {
+    return ctx_.track(server_.onClose(ctx_.pluginId(), std::move(handler)));
+  }
+  sdk::EncodedFrame encodeText(std::string_view json) override { return server_.encodeText(json); }
+  void broadcast(const std::vector<sdk::SessionPtr>& to, const sdk::EncodedFrame& frame) override {
+    server_.broadcast(to, frame);
+  }
+  sdk::SessionPtr find(const std::string& session_id) const override {
+    return server_.find(session_id);
+  }
+
+ private:
+  PluginContext& ctx_;
+  ws::WsServer& server_;
+};
+
 }  // namespace
 
 struct PluginContext::Facades {
@@ -125,6 +155,7 @@ struct PluginContext::Facades {
   EventsFacade events;
   TimersFacade timers;
   ServicesFacade services;
+  WebSocketsFacade websockets;
 };
 
 PluginContext::PluginContext(std::string plugin_id, sdk::PluginConfig config,
@@ -132,8 +163,8 @@ PluginContext::PluginContext(std::string plugin_id, sdk::PluginConfig config,
     : id_(std::move(plugin_id)), config_(std::move(config)) {
   facades_.reset(new Facades{LoggerFacade(id_), MetricsFacade(*this, core.metrics),
                              RoutesFacade(*this, core.router), EventsFacade(*this, core.events),
-                             TimersFacade(*this, core.timers),
-                             ServicesFacade(*this, core.services)});
+                             TimersFacade(*this, core.timers), ServicesFacade(*this, core.services),
+                             WebSocketsFacade(*this, core.websockets)});
 }
 
 PluginContext::~PluginContext() {
@@ -157,6 +188,9 @@ sdk::Timers& PluginContext::timers() {
 }
 sdk::Services& PluginContext::services() {
   return facades_->services;
+}
+sdk::WebSockets& PluginContext::websockets() {
+  return facades_->websockets;
 }
 
 sdk::Registration PluginContext::track(std::shared_ptr<sdk::Revoker> revoker) {

@@ -20,6 +20,9 @@ class Router;
 class EventBus;
 class TimerService;
 class ServiceRegistry;
+namespace ws {
+class WsServer;
+}
 
 // What the core lends to every plugin context.
 struct CoreServices {
@@ -28,6 +31,7 @@ struct CoreServices {
   EventBus& events;
   TimerService& timers;
   ServiceRegistry& services;
+  ws::WsServer& websockets;
 };
 
 class PluginContext final : public sdk::Context {
@@ -43,6 +47,7 @@ class PluginContext final : public sdk::Context {
   sdk::EventBus& events() override;
   sdk::Timers& timers() override;
   sdk::Services& services() override;
+  sdk::WebSockets& websockets() override;
 
   // Turns a core revoker into the plugin's handle, remembering it for revokeAll().
   sdk::Registration track(std::shared_ptr<sdk::Revoker> revoker);

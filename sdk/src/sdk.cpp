@@ -64,6 +64,21 @@ Timers::~Timers() = default;
 Services::~Services() = default;
 Context::~Context() = default;
 Plugin::~Plugin() = default;
+Session::~Session() = default;
+WebSockets::~WebSockets() = default;
+
+const char* reasonName(DisconnectReason reason) {
+  switch (reason) {
+    case DisconnectReason::kClientDisconnect: return "client_disconnect";
+    case DisconnectReason::kStopCommand: return "stop_command";
+    case DisconnectReason::kReceiveAudioError: return "receive_audio_error";
+    case DisconnectReason::kDeepgramError: return "deepgram_error";
+    case DisconnectReason::kSocketClosed: return "socket_closed";
+    case DisconnectReason::kMaxTurnsReached: return "max_turns_reached";
+    case DisconnectReason::kOther: return "other";
+  }
+  return "other";
+}
 
 void Plugin::configure(const PluginConfig&) {}
 void Plugin::stop() {}
@@ -89,6 +104,10 @@ const std::string& Request::queryParam(const std::string& name, const std::strin
 const std::string& Request::header(const std::string& lower_name,
                                    const std::string& fallback) const {
   return firstValue(headers, lower_name, fallback);
+}
+
+const std::string& SessionInfo::param(const std::string& name, const std::string& fallback) const {
+  return firstValue(query, name, fallback);
 }
 
 Response Response::json(int status, std::string body) {

@@ -104,7 +104,7 @@ TEST(Config, HelpAndVersion) {
     EXPECT_NE(help.out.find(option), std::string::npos) << option;
   RunResult version = runParleyd({"--version"});
   EXPECT_EQ(version.exit_code, 0);
-  EXPECT_NE(version.out.find("plugin SDK 1.0"), std::string::npos) << version.out;
+  EXPECT_NE(version.out.find("plugin SDK 1.1"), std::string::npos) << version.out;
 }
 
 }  // namespace

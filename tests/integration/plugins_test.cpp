@@ -32,7 +32,7 @@ INSTANTIATE_TEST_SUITE_P(
         Refusal{"abi_major",
                 kFixtures + "/abi_major.so: ABI sdk_major mismatch: expected 1, found 2"},
         Refusal{"abi_minor",
-                kFixtures + "/abi_minor.so: ABI sdk_minor too new: expected at most 0, found 1"},
+                kFixtures + "/abi_minor.so: ABI sdk_minor too new: expected at most 1, found 2"},
         Refusal{"abi_toolchain",
                 kFixtures + "/abi_toolchain.so: ABI toolchain mismatch: expected '" +
                     std::string(sdk::currentAbiRecord().toolchain) + "', found 'msvc-19/msvcprt'"},

@@ -13,7 +13,7 @@
 #include <boost/version.hpp>
 
 #define PARLEY_SDK_VERSION_MAJOR 1
-#define PARLEY_SDK_VERSION_MINOR 0
+#define PARLEY_SDK_VERSION_MINOR 1
 
 #define PARLEY_SDK_STR2(x) #x
 #define PARLEY_SDK_STR(x) PARLEY_SDK_STR2(x)

@@ -14,6 +14,7 @@
 #include "parley/sdk/http.hpp"
 #include "parley/sdk/metrics.hpp"
 #include "parley/sdk/registration.hpp"
+#include "parley/sdk/websocket.hpp"
 
 namespace parley::sdk {
 
@@ -84,6 +85,8 @@ class PARLEY_SDK_API Context {
   virtual EventBus& events() = 0;
   virtual Timers& timers() = 0;
   virtual Services& services() = 0;
+  // Since SDK 1.1.
+  virtual WebSockets& websockets() = 0;
   // New capabilities are appended here in later SDK minor versions.
 };
 

@@ -1,0 +1,263 @@
+#include "core/ws/connection.hpp"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+
+#include "core/ws/ws_server.hpp"
+
+namespace parley::core::ws {
+
+namespace {
+constexpr std::size_t kMaxIov = 64;
+constexpr auto kClosingGrace = std::chrono::seconds(2);
+}  // namespace
+
+Connection::Connection(WsServer& server, EventLoop& loop, Poco::Net::StreamSocket socket,
+                       sdk::SessionInfo info, std::string early_bytes,
+                       const ConnectionLimits& limits)
+    : server_(server),
+      loop_(loop),
+      socket_(std::move(socket)),
+      fd_(socket_.impl()->sockfd()),
+      info_(std::move(info)),
+      pending_(std::move(early_bytes)),
+      limits_(limits),
+      parser_(limits.max_message_bytes),
+      last_activity_(Clock::now()) {}
+
+Connection::~Connection() = default;
+
+void Connection::send(std::string json) {
+  send(std::make_shared<const std::string>(encodeFrame(Opcode::kText, json)));
+}
+
+void Connection::send(const sdk::EncodedFrame& frame) {
+  if (!frame || state_.load() != State::kOpen) return;
+  if (loop_.inLoopThread()) return enqueue(frame);
+  loop_.post([self = shared_from_this(), frame] { self->enqueue(frame); });
+}
+
+void Connection::stop(sdk::DisconnectReason reason) {
+  auto run = [self = shared_from_this(), reason] {
+    self->close(reason, close_code::kNormal, "", true);
+  };
+  if (loop_.inLoopThread())
+    run();
+  else
+    loop_.post(std::move(run));
+}
+
+void Connection::begin() {
+  loop_.watch(fd_, EPOLLIN | EPOLLRDHUP, this);
+  server_.opened(shared_from_this());
+  // A client may send its first frames right behind the handshake; Poco had read them already.
+  if (!pending_.empty() && state_.load() != State::kClosed) {
+    std::string early;
+    early.swap(pending_);
+    std::vector<Message> messages;
+    const std::size_t used =
+        parser_.parse(reinterpret_cast<const std::uint8_t*>(early.data()), early.size(), messages);
+    pending_.assign(early, used, std::string::npos);
+    for (auto& m : messages) handle(m);
+    if (parser_.failed()) {
+      const auto code = parser_.failureCode();
+      close(code == close_code::kTooBig ? sdk::DisconnectReason::kOther
+                                        : sdk::DisconnectReason::kReceiveAudioError,
+            code, parser_.failureReason(), false);
+    }
+  }
+}
+
+void Connection::onIo(std::uint32_t events) {
+  if (state_.load() == State::kClosed) return;  // a stale event in the same epoll batch
+  auto self = shared_from_this();
+  if (events & EPOLLOUT) flush();
+  if (state_.load() != State::kClosed && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+    readable();
+}
+
+void Connection::readable() {
+  std::uint8_t buf[64 * 1024];
+  std::vector<Message> messages;
+  while (state_.load() != State::kClosed) {
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n == 0) {
+      // The peer ended the connection: cleanly if it had sent its close frame (or we ours).
+      return abort(sdk::DisconnectReason::kClientDisconnect);
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      return abort(sdk::DisconnectReason::kReceiveAudioError);  // reset while reading
+    }
+    last_activity_ = Clock::now();
+    messages.clear();
+    std::size_t used;
+    if (pending_.empty()) {
+      used = parser_.parse(buf, static_cast<std::size_t>(n), messages);
+      pending_.assign(reinterpret_cast<const char*>(buf) + used,
+                      static_cast<std::size_t>(n) - used);
+    } else {
+      pending_.append(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(n));
+      used = parser_.parse(reinterpret_cast<const std::uint8_t*>(pending_.data()), pending_.size(),
+                           messages);
+      pending_.erase(0, used);
+    }
+    for (auto& m : messages) {
+      handle(m);
+      if (state_.load() == State::kClosed) return;
+    }
+    if (parser_.failed()) {
+      pending_.clear();
+      const auto code = parser_.failureCode();
+      return close(code == close_code::kTooBig ? sdk::DisconnectReason::kOther
+                                               : sdk::DisconnectReason::kReceiveAudioError,
+                   code, parser_.failureReason(), false);
+    }
+    if (static_cast<std::size_t>(n) < sizeof buf) return;
+  }
+}
+
+void Connection::handle(Message& m) {
+  if (state_.load() == State::kClosing) {
+    if (m.opcode == Opcode::kClose) finish();  // the peer answered our close
+    return;
+  }
+  switch (m.opcode) {
+    case Opcode::kText: server_.dispatchText(shared_from_this(), m.payload); break;
+    case Opcode::kBinary: server_.dispatchBinary(shared_from_this(), m.payload); break;
+    case Opcode::kPing:
+      enqueue(std::make_shared<const std::string>(encodeFrame(Opcode::kPong, m.payload)));
+      break;
+    case Opcode::kPong: break;  // its arrival already counted as activity
+    case Opcode::kClose:
+      // Echo the peer's code and close once it is written.
+      close(sdk::DisconnectReason::kClientDisconnect, m.close_code, "", false);
+      break;
+    case Opcode::kContinuation: break;  // never delivered: the parser reassembles
+  }
+}
+
+void Connection::enqueue(const sdk::EncodedFrame& frame) {
+  if (state_.load() != State::kOpen) return;
+  if (queued_bytes_ + frame->size() > limits_.max_send_queue_bytes) {
+    // A client that does not read must not hold memory or slow anyone: drop it.
+    server_.slowConsumer(info_.id, queued_bytes_);
+    return abort(sdk::DisconnectReason::kOther);
+  }
+  out_.push_back(frame);
+  queued_bytes_ += frame->size();
+  scheduleFlush();
+}
+
+void Connection::close(sdk::DisconnectReason reason, std::uint16_t code, std::string_view text,
+                       bool wait_for_peer) {
+  if (state_.load() != State::kOpen) return;
+  reason_ = reason;
+  state_ = State::kClosing;
+  if (code != 0) {
+    // The close frame goes out even past the queue limit: it is the last thing we send.
+    std::string frame =
+        code == close_code::kNoStatus ? encodeFrame(Opcode::kClose, "") : encodeClose(code, text);
+    queued_bytes_ += frame.size();
+    out_.push_back(std::make_shared<const std::string>(std::move(frame)));
+  }
+  finish_after_flush_ = !wait_for_peer;
+  closing_deadline_ = Clock::now() + kClosingGrace;
+  server_.closing(shared_from_this());
+  scheduleFlush();
+}
+
+void Connection::abort(sdk::DisconnectReason reason) {
+  if (state_.load() == State::kOpen) reason_ = reason;
+  finish();
+}
+
+bool Connection::heartbeat(Clock::time_point now, Clock::duration idle_timeout) {
+  if (state_.load() != State::kOpen) return false;
+  if (now - last_activity_ >= idle_timeout) {
+    abort(sdk::DisconnectReason::kSocketClosed);  // it stopped answering: nothing to say to it
+    return false;
+  }
+  enqueue(server_.pingFrame());
+  enqueue(server_.appPing(info_.id));
+  return state_.load() == State::kOpen;
+}
+
+bool Connection::closingExpired(Clock::time_point now) const {
+  return state_.load() == State::kClosing && now >= closing_deadline_;
+}
+
+void Connection::scheduleFlush() {
+  if (flush_scheduled_ || want_write_) return;  // a flush is coming, or EPOLLOUT will call it
+  flush_scheduled_ = true;
+  loop_.deferFlush([self = shared_from_this()] {
+    self->flush_scheduled_ = false;
+    self->flush();
+  });
+}
+
+void Connection::flush() {
+  while (!out_.empty() && state_.load() != State::kClosed) {
+    iovec iov[kMaxIov];
+    std::size_t count = 0;
+    for (auto it = out_.begin(); it != out_.end() && count < kMaxIov; ++it, ++count) {
+      const std::size_t skip = count == 0 ? out_offset_ : 0;
+      iov[count].iov_base = const_cast<char*>((*it)->data()) + skip;
+      iov[count].iov_len = (*it)->size() - skip;
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = count;
+    const ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        want_write_ = true;
+        return updateInterest();
+      }
+      return abort(sdk::DisconnectReason::kSocketClosed);  // unusable when written to
+    }
+    auto left = static_cast<std::size_t>(n);
+    queued_bytes_ -= left;
+    while (left > 0) {
+      const std::size_t rest = out_.front()->size() - out_offset_;
+      if (left < rest) {
+        out_offset_ += left;
+        break;
+      }
+      left -= rest;
+      out_offset_ = 0;
+      out_.pop_front();
+    }
+  }
+  if (want_write_) {
+    want_write_ = false;
+    updateInterest();
+  }
+  if (out_.empty() && finish_after_flush_) finish();
+}
+
+void Connection::updateInterest() {
+  if (state_.load() == State::kClosed) return;
+  loop_.change(fd_, EPOLLIN | EPOLLRDHUP | (want_write_ ? EPOLLOUT : 0u), this);
+}
+
+void Connection::finish() {
+  if (state_.exchange(State::kClosed) == State::kClosed) return;
+  loop_.unwatch(fd_);
+  try {
+    socket_.close();
+  } catch (...) {
+  }
+  out_.clear();
+  queued_bytes_ = 0;
+  auto self = shared_from_this();
+  server_.closed(self, reason_);
+  // Other events for this connection may still sit in the loop's current batch.
+  loop_.deferFlush([self] {});
+}
+
+}  // namespace parley::core::ws
