@@ -88,6 +88,10 @@ std::vector<ConfigKey> coreConfigKeys(const std::string& exe_dir) {
       ConfigKey("ws.max_send_queue_bytes", T::kInt, "1048576",
                 "Bytes queued for one client before it is disconnected as a slow consumer.", 1024,
                 1073741824),
+      ConfigKey("ws.socket_send_buffer_bytes", T::kInt, "0",
+                "Kernel send buffer per websocket (SO_SNDBUF); 0 keeps the kernel's autotuning, "
+                "which can hold megabytes per connection before ws.max_send_queue_bytes applies.",
+                0, 67108864),
       ConfigKey("ws.ping_interval_ms", T::kInt, "25000",
                 "Protocol and application pings to every session, this often.", 10, 3600000),
       ConfigKey("ws.idle_timeout_ms", T::kInt, "60000",
@@ -182,6 +186,7 @@ Settings loadSettings(const std::string& file, const Defines& defines, const std
   s.ws.max_connections = static_cast<int>(core.getInt("ws.max_connections"));
   s.ws.max_message_bytes = static_cast<std::size_t>(core.getInt("ws.max_message_bytes"));
   s.ws.max_send_queue_bytes = static_cast<std::size_t>(core.getInt("ws.max_send_queue_bytes"));
+  s.ws.socket_send_buffer_bytes = static_cast<int>(core.getInt("ws.socket_send_buffer_bytes"));
   s.ws.ping_interval = std::chrono::milliseconds(core.getInt("ws.ping_interval_ms"));
   s.ws.idle_timeout = std::chrono::milliseconds(core.getInt("ws.idle_timeout_ms"));
   s.auth.operator_tokens = core.getList("auth.operator_tokens");

@@ -11,7 +11,7 @@ namespace parley::core {
 
 namespace {
 
-enum class Kind { kCounter, kGauge, kAverage };
+enum class Kind { kCounter, kGauge, kAverage, kCategories };
 constexpr std::string_view kContractOwner = "the metrics contract";
 
 const char* kindName(Kind k) {
@@ -19,6 +19,7 @@ const char* kindName(Kind k) {
     case Kind::kCounter: return "a counter";
     case Kind::kGauge: return "a gauge";
     case Kind::kAverage: return "an average";
+    case Kind::kCategories: return "a category counter";
   }
   return "?";
 }
@@ -84,21 +85,20 @@ std::string promFamily(std::string_view name, bool counter) {
   return family;
 }
 
-// Every name an instrument occupies: "json:<key>" for each JSON key, "prometheus:<series>" for
-// each Prometheus series, so that no two instruments can collide in either document.
-std::vector<std::string> claimKeys(Kind kind, std::string_view name, std::string_view total,
-                                   std::string_view samples) {
-  std::vector<std::string> keys = {"json:" + std::string(name)};
-  if (kind == Kind::kAverage) {
-    keys.push_back("json:" + std::string(total));
-    keys.push_back("json:" + std::string(samples));
-    const std::string family = promName(name, true).family;
-    for (const char* suffix : {"", "_bucket", "_sum", "_count"})
-      keys.push_back("prometheus:parley_" + family + suffix);
-  } else {
-    keys.push_back("prometheus:parley_" + promFamily(name, kind == Kind::kCounter));
+// Every name a value occupies: "json:<key>" for its JSON key, "prometheus:<series>" for each
+// Prometheus series, so that no two instruments can collide in either document.
+void addClaimKeys(Kind kind, std::string_view name, std::string_view total,
+                  std::string_view samples, std::vector<std::string>& keys) {
+  keys.push_back("json:" + std::string(name));
+  if (kind != Kind::kAverage) {
+    keys.push_back("prometheus:parley_" + promFamily(name, kind != Kind::kGauge));
+    return;
   }
-  return keys;
+  keys.push_back("json:" + std::string(total));
+  keys.push_back("json:" + std::string(samples));
+  const std::string family = promName(name, true).family;
+  for (const char* suffix : {"", "_bucket", "_sum", "_count"})
+    keys.push_back("prometheus:parley_" + family + suffix);
 }
 
 void appendFamilyHeader(std::string& out, std::string_view family, std::string_view help,
@@ -125,16 +125,32 @@ void appendFamilyHeader(std::string& out, std::string_view family, std::string_v
 
 struct MetricsRegistry::Instrument {
   Kind kind;
-  std::string name;
-  std::string help;
   std::string owner;
-  std::shared_ptr<sdk::Counter> counter;
-  std::shared_ptr<sdk::Gauge> gauge;
-  std::shared_ptr<sdk::Histogram> average;
+  std::string help;
+  std::string name;  // a category counter's total
   std::string total_name;
   std::string samples_name;
   int decimals = 2;
-  int contract_slot = -1;
+  std::vector<std::string> parts;  // a category counter's category names
+  std::shared_ptr<sdk::Counter> counter;
+  std::shared_ptr<sdk::Gauge> gauge;
+  std::shared_ptr<sdk::Histogram> average;
+  std::shared_ptr<sdk::CategoryCounter> categories;
+  std::vector<std::pair<int, int>> contract;  // (slot, part) this instrument fills
+
+  // (name, part) of each value with a name of its own; averages count as one (their pair follows).
+  std::vector<std::pair<std::string, int>> values() const {
+    std::vector<std::pair<std::string, int>> v = {{name, -1}};
+    for (std::size_t i = 0; i < parts.size(); ++i) v.emplace_back(parts[i], static_cast<int>(i));
+    return v;
+  }
+  std::vector<std::string> claimKeys() const {
+    std::vector<std::string> keys;
+    for (const auto& [n, part] : values())
+      addClaimKeys(kind == Kind::kCategories ? Kind::kCounter : kind, n, total_name, samples_name,
+                   keys);
+    return keys;
+  }
 };
 
 MetricsRegistry::MetricsRegistry() {
@@ -144,7 +160,9 @@ MetricsRegistry::MetricsRegistry() {
   // field's own instrument may take it.
   for (std::size_t slot = 0; slot < fields.size(); ++slot) {
     const ContractField& f = fields[slot];
-    for (const auto& key : claimKeys(kindOf(f.kind), f.name, f.total_name, f.samples_name))
+    std::vector<std::string> keys;
+    addClaimKeys(kindOf(f.kind), f.name, f.total_name, f.samples_name, keys);
+    for (const auto& key : keys)
       claims_[key] =
           Claim{std::string(kContractOwner), std::string(f.name), static_cast<int>(slot)};
   }
@@ -158,9 +176,9 @@ std::shared_ptr<sdk::Revoker> MetricsRegistry::addCounter(const std::string& own
                                                           std::shared_ptr<sdk::Counter> counter) {
   auto i = std::make_shared<Instrument>();
   i->kind = Kind::kCounter;
+  i->owner = owner;
   i->name = name;
   i->help = help;
-  i->owner = owner;
   i->counter = std::move(counter);
   return add(std::move(i));
 }
@@ -171,9 +189,9 @@ std::shared_ptr<sdk::Revoker> MetricsRegistry::addGauge(const std::string& owner
                                                         std::shared_ptr<sdk::Gauge> gauge) {
   auto i = std::make_shared<Instrument>();
   i->kind = Kind::kGauge;
+  i->owner = owner;
   i->name = name;
   i->help = help;
-  i->owner = owner;
   i->gauge = std::move(gauge);
   return add(std::move(i));
 }
@@ -183,58 +201,87 @@ std::shared_ptr<sdk::Revoker> MetricsRegistry::addAverage(const std::string& own
                                                           std::shared_ptr<sdk::Histogram> average) {
   auto i = std::make_shared<Instrument>();
   i->kind = Kind::kAverage;
+  i->owner = owner;
   i->name = spec.name;
   i->help = spec.help;
-  i->owner = owner;
-  i->average = std::move(average);
   i->total_name = spec.total_name;
   i->samples_name = spec.samples_name;
   i->decimals = spec.decimals;
+  i->average = std::move(average);
+  return add(std::move(i));
+}
+
+std::shared_ptr<sdk::Revoker> MetricsRegistry::addCategories(
+    const std::string& owner, const sdk::CategorySpec& spec,
+    std::shared_ptr<sdk::CategoryCounter> counter) {
+  auto i = std::make_shared<Instrument>();
+  i->kind = Kind::kCategories;
+  i->owner = owner;
+  i->name = spec.total_name;
+  i->help = spec.help;
+  i->parts = spec.names;
+  if (counter && counter->categories() != spec.names.size())
+    throw sdk::RegistrationError("metric '" + spec.total_name + "' (from '" + owner +
+                                 "'): " + std::to_string(spec.names.size()) + " names for " +
+                                 std::to_string(counter->categories()) + " categories");
+  i->categories = std::move(counter);
   return add(std::move(i));
 }
 
 std::shared_ptr<sdk::Revoker> MetricsRegistry::add(std::shared_ptr<Instrument> inst) {
   const std::string who = "metric '" + inst->name + "' (from '" + inst->owner + "')";
-  if (!inst->counter && !inst->gauge && !inst->average)
+  if (!inst->counter && !inst->gauge && !inst->average && !inst->categories)
     throw sdk::RegistrationError(who + ": the instrument is null");
-  std::vector<std::string> names = {inst->name};
+  std::vector<std::string> names;
+  for (const auto& [n, part] : inst->values()) names.push_back(n);
   if (inst->kind == Kind::kAverage) {
     if (inst->decimals < 0 || inst->decimals > 9)
       throw sdk::RegistrationError(who + ": decimals must be between 0 and 9");
     names.push_back(inst->total_name);
     names.push_back(inst->samples_name);
-    if (names[0] == names[1] || names[0] == names[2] || names[1] == names[2])
-      throw sdk::RegistrationError(who + ": an average and its raw pair need three distinct names");
   }
-  for (const auto& n : names)
-    if (!isSnakeName(n))
-      throw sdk::RegistrationError(who + ": '" + n + "' is not a valid name ([a-z][a-z0-9_]*)");
+  for (std::size_t a = 0; a < names.size(); ++a) {
+    if (!isSnakeName(names[a]))
+      throw sdk::RegistrationError(who + ": '" + names[a] +
+                                   "' is not a valid name ([a-z][a-z0-9_]*)");
+    for (std::size_t b = a + 1; b < names.size(); ++b)
+      if (names[a] == names[b])
+        throw sdk::RegistrationError(who + ": its names must be distinct ('" + names[a] +
+                                     "' twice)");
+  }
 
+  // Which contract fields it fills, each with the contract's kind and shape.
   const auto& fields = contractFields();
-  for (std::size_t slot = 0; slot < fields.size(); ++slot) {
-    const ContractField& f = fields[slot];
-    if (f.name != inst->name) continue;
-    if (kindOf(f.kind) != inst->kind)
-      throw sdk::RegistrationError(who + ": the metrics contract defines it as " +
-                                   kindName(kindOf(f.kind)) + ", not " + kindName(inst->kind));
-    if (f.kind == FieldKind::kAverage) {
-      if (f.total_name != inst->total_name || f.samples_name != inst->samples_name)
-        throw sdk::RegistrationError(who + ": the metrics contract names its raw pair '" +
-                                     std::string(f.total_name) + "'/'" +
-                                     std::string(f.samples_name) + "'");
-      inst->decimals = f.decimals;
+  const Kind value_kind = inst->kind == Kind::kCategories ? Kind::kCounter : inst->kind;
+  for (const auto& [n, part] : inst->values())
+    for (std::size_t slot = 0; slot < fields.size(); ++slot) {
+      const ContractField& f = fields[slot];
+      if (f.name != n) continue;
+      if (kindOf(f.kind) != value_kind)
+        throw sdk::RegistrationError("metric '" + n + "' (from '" + inst->owner +
+                                     "'): the metrics contract defines it as " +
+                                     kindName(kindOf(f.kind)) + ", not " + kindName(value_kind));
+      if (f.kind == FieldKind::kAverage) {
+        if (f.total_name != inst->total_name || f.samples_name != inst->samples_name)
+          throw sdk::RegistrationError(who + ": the metrics contract names its raw pair '" +
+                                       std::string(f.total_name) + "'/'" +
+                                       std::string(f.samples_name) + "'");
+        inst->decimals = f.decimals;
+      }
+      inst->contract.emplace_back(static_cast<int>(slot), part);
     }
-    inst->contract_slot = static_cast<int>(slot);
-  }
 
-  const auto keys = claimKeys(inst->kind, inst->name, inst->total_name, inst->samples_name);
+  const auto keys = inst->claimKeys();
   std::unique_lock lock(mutex_);
   for (const auto& key : keys) {
     auto it = claims_.find(key);
     if (it == claims_.end()) continue;
     const Claim& c = it->second;
-    if (c.owner == kContractOwner && c.contract_slot >= 0 && c.contract_slot == inst->contract_slot)
-      continue;  // the contract field's own instrument takes what was held for it
+    const bool held_for_it =
+        c.owner == kContractOwner &&
+        std::any_of(inst->contract.begin(), inst->contract.end(),
+                    [&](const auto& sp) { return sp.first == c.contract_slot; });
+    if (held_for_it) continue;  // the contract field's own instrument takes what was held for it
     if (key.rfind("json:", 0) == 0)
       throw sdk::RegistrationError("metric '" + key.substr(5) + "' registered by '" + inst->owner +
                                    "' is already registered by '" + c.owner + "'");
@@ -243,10 +290,8 @@ std::shared_ptr<sdk::Revoker> MetricsRegistry::add(std::shared_ptr<Instrument> i
                                  "' already exports");
   }
   for (const auto& key : keys) claims_[key] = Claim{inst->owner, inst->name, -1};
-  if (inst->contract_slot >= 0)
-    contract_slots_[inst->contract_slot] = inst;
-  else
-    extras_.push_back(inst);
+  for (const auto& [slot, part] : inst->contract) contract_slots_[slot] = SlotRef{inst, part};
+  if (inst->contract.empty()) extras_.push_back(inst);
 
   const Instrument* raw = inst.get();
   return std::make_shared<sdk::Revoker>([this, raw, keys] { remove(raw, keys); });
@@ -254,16 +299,17 @@ std::shared_ptr<sdk::Revoker> MetricsRegistry::add(std::shared_ptr<Instrument> i
 
 void MetricsRegistry::remove(const Instrument* inst, const std::vector<std::string>& keys) {
   std::unique_lock lock(mutex_);
-  const int slot = inst->contract_slot;
-  for (const auto& key : keys) {
-    if (slot >= 0)
-      claims_[key] = Claim{std::string(kContractOwner), inst->name, slot};
-    else
-      claims_.erase(key);
-  }
-  if (slot >= 0) {
-    contract_slots_[slot].reset();
-    return;
+  for (const auto& key : keys) claims_.erase(key);
+  // What the contract held before this instrument took it, it holds again.
+  const auto& fields = contractFields();
+  const auto contract = inst->contract;  // resetting the slots may release the instrument
+  for (const auto& [slot, part] : contract) {
+    contract_slots_[slot] = SlotRef{};
+    const ContractField& f = fields[slot];
+    std::vector<std::string> held;
+    addClaimKeys(kindOf(f.kind), f.name, f.total_name, f.samples_name, held);
+    for (const auto& key : held)
+      claims_[key] = Claim{std::string(kContractOwner), std::string(f.name), slot};
   }
   for (auto it = extras_.begin(); it != extras_.end(); ++it)
     if (it->get() == inst) {
@@ -271,6 +317,24 @@ void MetricsRegistry::remove(const Instrument* inst, const std::vector<std::stri
       return;
     }
 }
+
+namespace {
+
+// Category counters are read once per document, whichever fields they feed.
+class CategoryCache {
+ public:
+  std::uint64_t value(const sdk::CategoryCounter& c, int part) {
+    for (auto& [ptr, snap] : cache_)
+      if (ptr == &c) return part < 0 ? snap.total : snap.counts[static_cast<std::size_t>(part)];
+    cache_.emplace_back(&c, c.snapshot());
+    return value(c, part);
+  }
+
+ private:
+  std::vector<std::pair<const sdk::CategoryCounter*, sdk::CategoryCounter::Snapshot>> cache_;
+};
+
+}  // namespace
 
 void MetricsRegistry::writeJson(std::string& out, double generated_at) const {
   out += "{\"generated_at\":";
@@ -286,24 +350,30 @@ void MetricsRegistry::writeJson(std::string& out, double generated_at) const {
     appendKey(pairs, samples);
     appendInt(pairs, static_cast<long long>(s.count));
   };
+  CategoryCache categories;
+  auto scalar = [&categories](const Instrument& inst, int part) -> long long {
+    if (inst.categories) return static_cast<long long>(categories.value(*inst.categories, part));
+    if (inst.counter) return static_cast<long long>(inst.counter->value());
+    return inst.gauge->value();
+  };
+
   std::string pairs;  // raw pairs follow the contract's own fields
   std::shared_lock lock(mutex_);
   const auto& fields = contractFields();
   for (std::size_t slot = 0; slot < fields.size(); ++slot) {
     const ContractField& f = fields[slot];
-    const Instrument* inst = contract_slots_[slot].get();
+    const SlotRef& ref = contract_slots_[slot];
     if (f.kind == FieldKind::kAverage) {
-      writeAverage(f.name, f.total_name, f.samples_name, f.decimals,
-                   inst ? inst->average->snapshot() : sdk::Histogram::Snapshot{}, pairs);
+      writeAverage(
+          f.name, f.total_name, f.samples_name, f.decimals,
+          ref.instrument ? ref.instrument->average->snapshot() : sdk::Histogram::Snapshot{}, pairs);
       continue;
     }
     appendKey(out, f.name);
-    if (!inst)
+    if (!ref.instrument)
       out += '0';
-    else if (inst->counter)
-      appendInt(out, static_cast<long long>(inst->counter->value()));
     else
-      appendInt(out, inst->gauge->value());
+      appendInt(out, scalar(*ref.instrument, ref.part));
   }
   out += pairs;
   pairs.clear();
@@ -315,11 +385,10 @@ void MetricsRegistry::writeJson(std::string& out, double generated_at) const {
       pairs.clear();
       continue;
     }
-    appendKey(out, inst->name);
-    if (inst->counter)
-      appendInt(out, static_cast<long long>(inst->counter->value()));
-    else
-      appendInt(out, inst->gauge->value());
+    for (const auto& [n, part] : inst->values()) {
+      appendKey(out, n);
+      appendInt(out, scalar(*inst, part));
+    }
   }
   out += "}";
 }
@@ -368,28 +437,36 @@ void MetricsRegistry::writePrometheus(std::string& out) const {
     appendInt(out, static_cast<long long>(s.count));
     out += '\n';
   };
-  auto writeInstrument = [&](const Instrument& inst, std::string_view help) {
+  CategoryCache categories;
+  // One value of an instrument (part as in SlotRef), under its own name.
+  auto writeValue = [&](const Instrument& inst, const std::string& name, int part,
+                        std::string_view help) {
     if (inst.kind == Kind::kAverage)
-      writeAverage(inst.name, help, inst.average->bounds(), inst.average->snapshot());
+      writeAverage(name, help, inst.average->bounds(), inst.average->snapshot());
+    else if (inst.categories)
+      writeScalar(name, help, Kind::kCounter,
+                  static_cast<long long>(categories.value(*inst.categories, part)));
     else if (inst.counter)
-      writeScalar(inst.name, help, inst.kind, static_cast<long long>(inst.counter->value()));
+      writeScalar(name, help, inst.kind, static_cast<long long>(inst.counter->value()));
     else
-      writeScalar(inst.name, help, inst.kind, inst.gauge->value());
+      writeScalar(name, help, inst.kind, inst.gauge->value());
   };
 
   std::shared_lock lock(mutex_);
   const auto& fields = contractFields();
   for (std::size_t slot = 0; slot < fields.size(); ++slot) {
     const ContractField& f = fields[slot];
-    if (const Instrument* inst = contract_slots_[slot].get())
-      writeInstrument(*inst, f.help);
+    const SlotRef& ref = contract_slots_[slot];
+    if (ref.instrument)
+      writeValue(*ref.instrument, std::string(f.name), ref.part, f.help);
     else if (f.kind == FieldKind::kAverage)
       writeAverage(f.name, f.help, {}, {});
     else
       writeScalar(f.name, f.help, kindOf(f.kind), 0);
   }
   for (const auto& inst : extras_)
-    writeInstrument(*inst, inst->help.empty() ? std::string_view(inst->name) : inst->help);
+    for (const auto& [name, part] : inst->values())
+      writeValue(*inst, name, part, inst->help.empty() ? std::string_view(name) : inst->help);
 }
 
 }  // namespace parley::core

@@ -22,8 +22,8 @@ class MetricsRegistry {
   MetricsRegistry();
   ~MetricsRegistry();
 
-  // Each throws sdk::RegistrationError on an invalid or already-claimed name, naming both owners;
-  // the returned revoker unregisters.
+  // Each throws sdk::RegistrationError on an invalid or already-claimed name (naming both
+  // owners), or a contract name of the wrong kind; the returned revoker unregisters.
   std::shared_ptr<sdk::Revoker> addCounter(const std::string& owner, const std::string& name,
                                            const std::string& help,
                                            std::shared_ptr<sdk::Counter> counter);
@@ -32,6 +32,9 @@ class MetricsRegistry {
                                          std::shared_ptr<sdk::Gauge> gauge);
   std::shared_ptr<sdk::Revoker> addAverage(const std::string& owner, const sdk::AverageSpec& spec,
                                            std::shared_ptr<sdk::Histogram> average);
+  std::shared_ptr<sdk::Revoker> addCategories(const std::string& owner,
+                                              const sdk::CategorySpec& spec,
+                                              std::shared_ptr<sdk::CategoryCounter> counter);
 
   // Appends the /api/system/metrics document.
   void writeJson(std::string& out, double generated_at) const;
@@ -45,12 +48,18 @@ class MetricsRegistry {
     std::string metric;
     int contract_slot = -1;  // >= 0: held for that contract field until its instrument comes
   };
+  // A contract field's source: an instrument, and which of its values (-1: its own value, or a
+  // category counter's total; i >= 0: category i).
+  struct SlotRef {
+    std::shared_ptr<const Instrument> instrument;
+    int part = -1;
+  };
   std::shared_ptr<sdk::Revoker> add(std::shared_ptr<Instrument> instrument);
   void remove(const Instrument* instrument, const std::vector<std::string>& keys);
 
   mutable std::shared_mutex mutex_;
-  std::vector<std::shared_ptr<const Instrument>> contract_slots_;  // aligned with contractFields()
-  std::vector<std::shared_ptr<const Instrument>> extras_;          // in registration order
+  std::vector<SlotRef> contract_slots_;                    // aligned with contractFields()
+  std::vector<std::shared_ptr<const Instrument>> extras_;  // in registration order
   std::map<std::string, Claim, std::less<>> claims_;
 };
 

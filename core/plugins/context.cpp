@@ -55,6 +55,10 @@ class MetricsFacade final : public sdk::MetricsRegistry {
                         std::shared_ptr<sdk::Histogram> average) override {
     return ctx_.track(reg_.addAverage(ctx_.pluginId(), spec, std::move(average)));
   }
+  sdk::Registration add(const sdk::CategorySpec& spec,
+                        std::shared_ptr<sdk::CategoryCounter> counter) override {
+    return ctx_.track(reg_.addCategories(ctx_.pluginId(), spec, std::move(counter)));
+  }
 
  private:
   PluginContext& ctx_;

@@ -196,6 +196,8 @@ void WsServer::upgrade(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerR
   Poco::Net::StreamSocket socket = impl.detachSocket();
   socket.setBlocking(false);
   socket.setNoDelay(true);
+  if (settings_.socket_send_buffer_bytes > 0)
+    socket.setSendBufferSize(settings_.socket_send_buffer_bytes);
 
   Loop& slot = *loops_[next_loop_.fetch_add(1) % loops_.size()];
   ConnectionLimits limits{settings_.max_message_bytes, settings_.max_send_queue_bytes};

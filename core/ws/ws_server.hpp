@@ -41,6 +41,7 @@ struct WsSettings {
   int max_connections = 10000;
   std::size_t max_message_bytes = 64 * 1024;
   std::size_t max_send_queue_bytes = 1 << 20;
+  int socket_send_buffer_bytes = 0;  // 0: the kernel's autotuning
   std::chrono::milliseconds ping_interval{25000};
   std::chrono::milliseconds idle_timeout{60000};
 };

@@ -94,6 +94,32 @@ Histogram::Snapshot Histogram::snapshot() const {
   return snap;
 }
 
+namespace {
+std::vector<double> categoryBounds(std::size_t n) {
+  std::vector<double> bounds;
+  for (std::size_t i = 0; i + 1 < n; ++i) bounds.push_back(static_cast<double>(i));
+  return bounds;
+}
+}  // namespace
+
+CategoryCounter::CategoryCounter(std::size_t categories)
+    : categories_(categories), counts_(categoryBounds(categories)) {
+  if (categories == 0) throw std::invalid_argument("a category counter needs a category");
+}
+
+void CategoryCounter::inc(std::size_t category) noexcept {
+  if (category < categories_) counts_.observe(static_cast<double>(category));
+}
+
+CategoryCounter::Snapshot CategoryCounter::snapshot() const {
+  Histogram::Snapshot h = counts_.snapshot();
+  Snapshot s;
+  s.total = h.count;
+  s.counts = std::move(h.buckets);
+  if (categories_ == 1) s.counts = {h.count};  // no bounds, so no buckets: all in the one
+  return s;
+}
+
 std::vector<double> Histogram::millisecondBuckets() {
   return {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
 }

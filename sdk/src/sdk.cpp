@@ -9,6 +9,7 @@
 #include "parley/sdk/errors.hpp"
 #include "parley/sdk/json.hpp"
 #include "parley/sdk/plugin.hpp"
+#include "parley/sdk/services/rooms.hpp"
 
 namespace parley::sdk {
 
@@ -66,6 +67,7 @@ Context::~Context() = default;
 Plugin::~Plugin() = default;
 Session::~Session() = default;
 WebSockets::~WebSockets() = default;
+RoomsService::~RoomsService() = default;
 
 const char* reasonName(DisconnectReason reason) {
   switch (reason) {

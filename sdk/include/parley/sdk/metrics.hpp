@@ -76,6 +76,32 @@ class PARLEY_SDK_API Histogram {
 };
 using Average = Histogram;
 
+// Counts events by category (disconnects by reason, say). The total and the per-category counts
+// come from one consistent snapshot, so in any scrape the total equals the sum of the categories.
+class PARLEY_SDK_API CategoryCounter {
+ public:
+  struct Snapshot {
+    std::uint64_t total = 0;
+    std::vector<std::uint64_t> counts;  // one per category
+  };
+  explicit CategoryCounter(std::size_t categories);
+  void inc(std::size_t category) noexcept;  // an out-of-range category is ignored
+  Snapshot snapshot() const;
+  std::size_t categories() const noexcept { return categories_; }
+
+ private:
+  std::size_t categories_;
+  Histogram counts_;  // bucket i counts category i
+};
+
+// How a CategoryCounter appears: `total_name` holds the total, `names[i]` category i; each is a
+// counter field of its own in JSON and in Prometheus.
+struct CategorySpec {
+  std::string total_name;
+  std::vector<std::string> names;
+  std::string help;
+};
+
 // How an average appears in /api/system/metrics: `name` is the average itself, `total_name` and
 // `samples_name` its raw pair, so a monitor can compute the average over any window from two
 // snapshots. In /metrics it is `parley_<name without "avg_">` in base units ("_ms" becomes
@@ -99,6 +125,8 @@ class PARLEY_SDK_API MetricsRegistry {
   virtual Registration add(const std::string& name, const std::string& help,
                            std::shared_ptr<Gauge> gauge) = 0;
   virtual Registration add(const AverageSpec& spec, std::shared_ptr<Histogram> average) = 0;
+  // Since SDK 1.1.
+  virtual Registration add(const CategorySpec& spec, std::shared_ptr<CategoryCounter> counter) = 0;
 };
 
 }  // namespace parley::sdk

@@ -1,0 +1,178 @@
+#include "room_directory.hpp"
+
+#include <parley/sdk/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace parley::rooms {
+
+double unixNow() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count() / 1e6;
+}
+
+RoomDirectory::RoomDirectory(sdk::WebSockets& websockets, Clock::duration state_ttl)
+    : websockets_(websockets), state_ttl_(state_ttl) {}
+
+std::size_t RoomDirectory::join(const std::string& room_id, const sdk::SessionPtr& session,
+                                int assist_intensity) {
+  std::size_t members;
+  {
+    std::lock_guard lock(mutex_);
+    auto [it, fresh] = rooms_.try_emplace(room_id);
+    Room& room = it->second;
+    if (fresh) {
+      room.state.room_id = room_id;
+      room.state.assist_intensity = assist_intensity;
+      room.state.updated_at = unixNow();
+    }
+    room.members.push_back(session);
+    room_of_[session->info().id] = room_id;
+    members = room.members.size();
+  }
+  notifyMembership(room_id, members);
+  return members;
+}
+
+long RoomDirectory::leave(const std::string& session_id) {
+  std::string room_id;
+  std::size_t members;
+  {
+    std::lock_guard lock(mutex_);
+    auto where = room_of_.find(session_id);
+    if (where == room_of_.end()) return -1;
+    room_id = where->second;
+    room_of_.erase(where);
+    Room& room = rooms_[room_id];
+    auto& m = room.members;
+    m.erase(std::remove_if(m.begin(), m.end(),
+                           [&](const sdk::SessionPtr& s) { return s->info().id == session_id; }),
+            m.end());
+    members = m.size();
+    if (members == 0) room.empty_since = Clock::now();
+  }
+  notifyMembership(room_id, members);
+  return static_cast<long>(members);
+}
+
+void RoomDirectory::purgeIdle(Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  for (auto it = rooms_.begin(); it != rooms_.end();) {
+    if (it->second.members.empty() && now - it->second.empty_since >= state_ttl_)
+      it = rooms_.erase(it);
+    else
+      ++it;
+  }
+}
+
+std::string RoomDirectory::syncStateJson(const std::string& room_id,
+                                         const std::string& session_id) const {
+  sdk::RoomState st = state(room_id).value_or(sdk::RoomState{room_id, "", "", false, 2, 0});
+  std::string json = "{\"type\":\"sync_state\",\"room_id\":";
+  sdk::appendJsonString(json, st.room_id);
+  json += ",\"active_question\":";
+  sdk::appendJsonString(json, st.active_question);
+  json += ",\"partial_answer\":";
+  sdk::appendJsonString(json, st.partial_answer);
+  json += ",\"is_streaming\":";
+  json += st.is_streaming ? "true" : "false";
+  json += ",\"assist_intensity\":" + std::to_string(st.assist_intensity);
+  char stamp[32];
+  std::snprintf(stamp, sizeof stamp, "%.3f", st.updated_at);
+  json += ",\"updated_at\":";
+  json += stamp;
+  json += ",\"session_id\":";
+  sdk::appendJsonString(json, session_id);
+  return json + "}";
+}
+
+void RoomDirectory::deliver(const std::string& room_id, const std::string& json,
+                            const std::string& exclude_session) {
+  std::vector<sdk::SessionPtr> to;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = rooms_.find(room_id);
+    if (it == rooms_.end()) return;
+    to.reserve(it->second.members.size());
+    for (const auto& s : it->second.members)
+      if (exclude_session.empty() || s->info().id != exclude_session) to.push_back(s);
+  }
+  if (!to.empty()) websockets_.broadcast(to, websockets_.encodeText(json));  // encoded once
+}
+
+void RoomDirectory::broadcast(const std::string& room_id, const std::string& json,
+                              const std::string& exclude_session) {
+  deliver(room_id, json, exclude_session);
+  std::vector<std::shared_ptr<Relay>> relays;
+  {
+    std::lock_guard lock(hooks_mutex_);
+    relays = relays_;
+  }
+  for (const auto& relay : relays) (*relay)(room_id, json);
+}
+
+void RoomDirectory::deliverLocal(const std::string& room_id, const std::string& json) {
+  deliver(room_id, json, {});
+}
+
+std::string RoomDirectory::roomOf(const std::string& session_id) const {
+  std::lock_guard lock(mutex_);
+  auto it = room_of_.find(session_id);
+  return it == room_of_.end() ? std::string() : it->second;
+}
+
+std::optional<sdk::RoomState> RoomDirectory::state(const std::string& room_id) const {
+  std::lock_guard lock(mutex_);
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) return std::nullopt;
+  return it->second.state;
+}
+
+void RoomDirectory::updateState(const std::string& room_id,
+                                const std::function<void(sdk::RoomState&)>& change) {
+  std::lock_guard lock(mutex_);
+  auto [it, fresh] = rooms_.try_emplace(room_id);
+  if (fresh) {
+    it->second.state.room_id = room_id;
+    it->second.empty_since = Clock::now();
+  }
+  change(it->second.state);
+  it->second.state.room_id = room_id;
+  it->second.state.updated_at = unixNow();
+}
+
+namespace {
+template <class T>
+sdk::Registration keepIn(std::mutex& mutex, std::vector<std::shared_ptr<T>>& list, T fn) {
+  auto entry = std::make_shared<T>(std::move(fn));
+  {
+    std::lock_guard lock(mutex);
+    list.push_back(entry);
+  }
+  return sdk::Registration(std::make_shared<sdk::Revoker>([&mutex, &list, raw = entry.get()] {
+    std::lock_guard lock(mutex);
+    list.erase(std::remove_if(list.begin(), list.end(), [&](auto& e) { return e.get() == raw; }),
+               list.end());
+  }));
+}
+}  // namespace
+
+sdk::Registration RoomDirectory::addRelay(Relay relay) {
+  return keepIn(hooks_mutex_, relays_, std::move(relay));
+}
+
+sdk::Registration RoomDirectory::onMembership(MembershipObserver observer) {
+  return keepIn(hooks_mutex_, observers_, std::move(observer));
+}
+
+void RoomDirectory::notifyMembership(const std::string& room_id, std::size_t members) {
+  std::vector<std::shared_ptr<MembershipObserver>> observers;
+  {
+    std::lock_guard lock(hooks_mutex_);
+    observers = observers_;
+  }
+  for (const auto& o : observers) (*o)(room_id, members);
+}
+
+}  // namespace parley::rooms

@@ -1,0 +1,67 @@
+// Room membership of this instance's sessions, each room's state, and room broadcast: the
+// implementation behind the "parley.rooms.v1" service.
+#pragma once
+
+#include <parley/sdk/services/rooms.hpp>
+#include <parley/sdk/websocket.hpp>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace parley::rooms {
+
+class RoomDirectory final : public sdk::RoomsService {
+ public:
+  using Clock = std::chrono::steady_clock;
+  RoomDirectory(sdk::WebSockets& websockets, Clock::duration state_ttl);
+
+  // Adds the session to the room (creating its state with `assist_intensity` if new) and returns
+  // the room's local member count after joining.
+  std::size_t join(const std::string& room_id, const sdk::SessionPtr& session,
+                   int assist_intensity);
+  // Removes the session from its room; returns the room's remaining local members, or -1 when
+  // the session was in no room.
+  long leave(const std::string& session_id);
+  // Forgets the state of rooms that have been empty longer than the TTL.
+  void purgeIdle(Clock::time_point now = Clock::now());
+  std::string syncStateJson(const std::string& room_id, const std::string& session_id) const;
+
+  // sdk::RoomsService
+  void broadcast(const std::string& room_id, const std::string& json,
+                 const std::string& exclude_session = {}) override;
+  void deliverLocal(const std::string& room_id, const std::string& json) override;
+  std::string roomOf(const std::string& session_id) const override;
+  std::optional<sdk::RoomState> state(const std::string& room_id) const override;
+  void updateState(const std::string& room_id,
+                   const std::function<void(sdk::RoomState&)>& change) override;
+  sdk::Registration addRelay(Relay relay) override;
+  sdk::Registration onMembership(MembershipObserver observer) override;
+
+ private:
+  struct Room {
+    std::vector<sdk::SessionPtr> members;
+    sdk::RoomState state;
+    Clock::time_point empty_since;
+  };
+  void deliver(const std::string& room_id, const std::string& json,
+               const std::string& exclude_session);
+  void notifyMembership(const std::string& room_id, std::size_t members);
+
+  sdk::WebSockets& websockets_;
+  Clock::duration state_ttl_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Room> rooms_;
+  std::unordered_map<std::string, std::string> room_of_;  // session id -> room id
+
+  std::mutex hooks_mutex_;
+  std::vector<std::shared_ptr<Relay>> relays_;
+  std::vector<std::shared_ptr<MembershipObserver>> observers_;
+};
+
+double unixNow();
+
+}  // namespace parley::rooms

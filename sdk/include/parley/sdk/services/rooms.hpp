@@ -1,0 +1,53 @@
+// The rooms service, offered by the rooms plugin as "parley.rooms.v1": room membership of
+// websocket sessions, room-wide broadcast and the room state behind sync_state. Consumers declare
+// "rooms" in their dependencies and look it up in start():
+//   auto rooms = ctx.services().find<parley::sdk::RoomsService>(parley::sdk::kRoomsService);
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "parley/sdk/export.hpp"
+#include "parley/sdk/registration.hpp"
+
+namespace parley::sdk {
+
+inline constexpr const char* kRoomsService = "parley.rooms.v1";
+
+struct RoomState {
+  std::string room_id;
+  std::string active_question;
+  std::string partial_answer;
+  bool is_streaming = false;
+  int assist_intensity = 2;
+  double updated_at = 0;  // Unix time of the last change
+};
+
+class PARLEY_SDK_API RoomsService {
+ public:
+  virtual ~RoomsService();
+
+  // Sends a server event (a JSON object text) to every local member of the room, except
+  // `exclude_session` when given, and hands it to the relays (cross-instance fanout).
+  virtual void broadcast(const std::string& room_id, const std::string& json,
+                         const std::string& exclude_session = {}) = 0;
+  // Delivers to local members only: for events that arrive from other instances.
+  virtual void deliverLocal(const std::string& room_id, const std::string& json) = 0;
+
+  // The room a session is in, or empty.
+  virtual std::string roomOf(const std::string& session_id) const = 0;
+  virtual std::optional<RoomState> state(const std::string& room_id) const = 0;
+  // Applies `change` to the room's state atomically and stamps updated_at.
+  virtual void updateState(const std::string& room_id,
+                           const std::function<void(RoomState&)>& change) = 0;
+
+  // Sees every broadcast (room id and event JSON) after local delivery.
+  using Relay = std::function<void(const std::string& room_id, const std::string& json)>;
+  virtual Registration addRelay(Relay relay) = 0;
+  // Told when a room's local member count changes (0 = the last local member left).
+  using MembershipObserver = std::function<void(const std::string& room_id, std::size_t members)>;
+  virtual Registration onMembership(MembershipObserver observer) = 0;
+};
+
+}  // namespace parley::sdk
