@@ -11,6 +11,7 @@
 #include <Poco/Util/OptionSet.h>
 #include <Poco/Util/ServerApplication.h>
 
+#include <csignal>
 #include <iostream>
 #include <sstream>
 
@@ -105,10 +106,19 @@ class Parleyd : public Poco::Util::ServerApplication {
 
  private:
   int serve() {
+    // Until waitForTerminationRequest() takes them, SIGTERM and SIGINT stay pending instead of
+    // killing us: a stop requested during start-up still drains cleanly. Blocked before any thread
+    // starts, so every thread inherits the mask.
+    sigset_t termination;
+    sigemptyset(&termination);
+    for (int sig : {SIGINT, SIGTERM, SIGQUIT}) sigaddset(&termination, sig);
+    pthread_sigmask(SIG_BLOCK, &termination, nullptr);
+
     const std::string exe_dir = Poco::Path(config().getString("application.dir")).toString();
     Settings settings = loadSettings(config_file_, defines_, exe_dir.empty() ? "." : exe_dir);
     setupLogging(settings.log_level);
     Poco::Logger& log = Poco::Logger::get("parleyd");
+    for (const auto& w : settings.warnings) log.warning(w);
 
     bool generated_token = false;
     if (settings.auth.operator_tokens.empty() && settings.auth.hs256_secret.empty() &&

@@ -234,9 +234,15 @@ Settings loadSettings(const std::string& file, const Defines& defines, const std
     const std::string id = rest.substr(0, dot);
     if (dot == std::string::npos)
       throw sdk::ConfigError(k + ": unknown key (from " + origin[k] + ")");
-    if (std::find(s.plugins_load.begin(), s.plugins_load.end(), id) == s.plugins_load.end())
-      throw sdk::ConfigError(k + ": plugin '" + id + "' is not in plugins.load (from " + origin[k] +
-                             ")");
+    if (std::find(s.plugins_load.begin(), s.plugins_load.end(), id) == s.plugins_load.end()) {
+      // The section of a plugin that exists but is switched off is kept for when it is switched
+      // on; a section that names no plugin at all is a mistake.
+      if (!Poco::File(s.plugins_dir + "/" + id + ".so").exists())
+        throw sdk::ConfigError(k + ": plugin '" + id + "' is not in plugins.load (from " +
+                               origin[k] + ")");
+      s.warnings.push_back(k + " is ignored: plugin '" + id + "' is not in plugins.load");
+      continue;
+    }
     s.plugin_sections[id][rest.substr(dot + 1)] = trim(v);
   }
   return s;

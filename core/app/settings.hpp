@@ -27,6 +27,7 @@ struct Settings {
   ConfigSections plugin_sections;  // plugins.<id>.<key>, by id
   std::string log_level;
   int shutdown_deadline_ms = 10000;
+  std::vector<std::string> warnings;  // for the log, once it is set up
 };
 
 using Defines = std::vector<std::pair<std::string, std::string>>;

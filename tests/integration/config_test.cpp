@@ -47,7 +47,17 @@ TEST(Config, MissingFileAndBadArgumentsAreRefused) {
   EXPECT_NE(unknown_option.err.find("frobnicate"), std::string::npos) << unknown_option.err;
 }
 
-TEST(Config, PluginSectionForAPluginNotLoadedIsAnError) {
+TEST(Config, SectionOfAnInstalledPluginNotLoadedIsIgnoredWithAWarning) {
+  // rooms.so exists next to parleyd; the shipped configuration has a section for it.
+  Parleyd p({"-D", "plugins.load=", "-D", "plugins.rooms.question_min_words=5"});
+  EXPECT_TRUE(
+      p.waitForErr("plugins.rooms.question_min_words is ignored: plugin 'rooms' is not in "
+                   "plugins.load",
+                   std::chrono::seconds(5)))
+      << p.err();
+}
+
+TEST(Config, SectionOfNoPluginAtAllIsAnError) {
   RunResult r = runParleyd(fixtureArgs("", {"-D", "plugins.fanout_redis.host=localhost"}));
   EXPECT_EQ(r.exit_code, kExitConfig);
   EXPECT_NE(r.err.find("plugins.fanout_redis.host: plugin 'fanout_redis' is not in plugins.load"),

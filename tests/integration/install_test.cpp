@@ -73,9 +73,12 @@ TEST_F(Installed, ExamplePluginBuildsOutOfTreeAndLoads) {
   ASSERT_EQ(compile.exit_code, 0) << compile.out << compile.err;
   ASSERT_TRUE(fs::exists(build + "/hello.so"));
 
+  // Deployed as an operator would: into the plugin directory, next to the shipped plugins.
+  fs::copy_file(build + "/hello.so", prefix_ + "/lib/parley/plugins/hello.so",
+                fs::copy_options::overwrite_existing);
   Parleyd p(
-      {"--config", prefix_ + "/etc/parley/parleyd.properties", "-D", "plugins.dir=" + build, "-D",
-       "plugins.load=hello", "-D", std::string("auth.operator_tokens=") + kOperatorToken},
+      {"--config", prefix_ + "/etc/parley/parleyd.properties", "-D", "plugins.load=rooms,hello",
+       "-D", std::string("auth.operator_tokens=") + kOperatorToken},
       {}, prefix_ + "/bin/parleyd");
   auto hello = get(p.port(), "/hello?name=parley");
   ASSERT_EQ(hello.status, 200) << hello.body;
