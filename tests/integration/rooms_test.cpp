@@ -147,23 +147,25 @@ TEST(Rooms, EveryDisconnectReasonIsCountedOnceInItsBucket) {
 
 TEST(Rooms, ShutdownClosesSessionsWithGoingAway) {
   Parleyd p(roomsArgs());
-  std::thread client([port = p.port()] {
-    runCommand({"/usr/bin/python3", "-c",
-                "import asyncio, websockets\n"
-                "async def main():\n"
-                "  async with websockets.connect('ws://127.0.0.1:" +
-                    std::to_string(port) + "/ws/voice?token=" + kOperatorToken +
-                    "') as ws:\n"
-                    "    try:\n"
-                    "      while True: await ws.recv()\n"
-                    "    except websockets.ConnectionClosed: print(ws.close_code)\n"
-                    "asyncio.run(main())\n"},
-               {}, std::chrono::seconds(30));
+  RunResult seen;
+  std::thread client([&seen, port = p.port()] {
+    seen = runCommand({"/usr/bin/python3", "-c",
+                       "import asyncio, websockets\n"
+                       "async def main():\n"
+                       "  async with websockets.connect('ws://127.0.0.1:" +
+                           std::to_string(port) + "/ws/voice?token=" + kOperatorToken +
+                           "') as ws:\n"
+                           "    try:\n"
+                           "      while True: await ws.recv()\n"
+                           "    except websockets.ConnectionClosed: print(ws.close_code)\n"
+                           "asyncio.run(main())\n"},
+                      {}, std::chrono::seconds(30));
   });
   for (int i = 0; i < 250 && metrics(p)->getValue<int>("ws_connections_active") == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_EQ(p.terminate(), 0);
   client.join();
+  EXPECT_EQ(seen.out, "1001\n") << seen.err;
   EXPECT_NE(p.err().find("closing 1 websocket session(s)"), std::string::npos) << p.err();
 }
 
