@@ -34,9 +34,30 @@ void Connection::send(std::string json) {
 }
 
 void Connection::send(const sdk::EncodedFrame& frame) {
-  if (!frame || state_.load() != State::kOpen) return;
-  if (loop_.inLoopThread()) return enqueue(frame);
-  loop_.post([self = shared_from_this(), frame] { self->enqueue(frame); });
+  if (!frame || !reserve(frame->size())) return;
+  if (loop_.inLoopThread()) return push(frame);
+  loop_.post([self = shared_from_this(), frame] { self->push(frame); });
+}
+
+bool Connection::reserve(std::size_t bytes) {
+  if (state_.load() != State::kOpen) return false;
+  // Counted when accepted, on the sender's thread, so the bound holds however many sends are
+  // still on their way to the loop.
+  const std::size_t now = queued_bytes_.fetch_add(bytes) + bytes;
+  if (now <= limits_.max_send_queue_bytes) return true;
+  queued_bytes_.fetch_sub(bytes);
+  if (!overflowed_.exchange(true)) {
+    // A client that does not read must not hold memory or slow anyone: drop it.
+    auto drop = [self = shared_from_this(), now] {
+      self->server_.slowConsumer(self->info_.id, now);
+      self->abort(sdk::DisconnectReason::kOther);
+    };
+    if (loop_.inLoopThread())
+      drop();
+    else
+      loop_.post(std::move(drop));
+  }
+  return false;
 }
 
 void Connection::stop(sdk::DisconnectReason reason) {
@@ -73,9 +94,11 @@ void Connection::begin() {
 void Connection::onIo(std::uint32_t events) {
   if (state_.load() == State::kClosed) return;  // a stale event in the same epoll batch
   auto self = shared_from_this();
-  if (events & EPOLLOUT) flush();
-  if (state_.load() != State::kClosed && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
-    readable();
+  // On a reset or hang-up, read first: what the peer did is reported as what it was (a reset
+  // while reading), not as the write that would fail because of it.
+  const bool broken = events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR);
+  if (broken || (events & EPOLLIN)) readable();
+  if ((events & EPOLLOUT) && state_.load() != State::kClosed) flush();
 }
 
 void Connection::readable() {
@@ -141,14 +164,15 @@ void Connection::handle(Message& m) {
 }
 
 void Connection::enqueue(const sdk::EncodedFrame& frame) {
-  if (state_.load() != State::kOpen) return;
-  if (queued_bytes_ + frame->size() > limits_.max_send_queue_bytes) {
-    // A client that does not read must not hold memory or slow anyone: drop it.
-    server_.slowConsumer(info_.id, queued_bytes_);
-    return abort(sdk::DisconnectReason::kOther);
+  if (reserve(frame->size())) push(frame);
+}
+
+void Connection::push(const sdk::EncodedFrame& frame) {
+  if (state_.load() != State::kOpen) {
+    queued_bytes_.fetch_sub(frame->size());  // reserved, but the session ended meanwhile
+    return;
   }
   out_.push_back(frame);
-  queued_bytes_ += frame->size();
   scheduleFlush();
 }
 
@@ -161,7 +185,7 @@ void Connection::close(sdk::DisconnectReason reason, std::uint16_t code, std::st
     // The close frame goes out even past the queue limit: it is the last thing we send.
     std::string frame =
         code == close_code::kNoStatus ? encodeFrame(Opcode::kClose, "") : encodeClose(code, text);
-    queued_bytes_ += frame.size();
+    queued_bytes_.fetch_add(frame.size());
     out_.push_back(std::make_shared<const std::string>(std::move(frame)));
   }
   finish_after_flush_ = !wait_for_peer;
@@ -221,7 +245,7 @@ void Connection::flush() {
       return abort(sdk::DisconnectReason::kSocketClosed);  // unusable when written to
     }
     auto left = static_cast<std::size_t>(n);
-    queued_bytes_ -= left;
+    queued_bytes_.fetch_sub(left);
     while (left > 0) {
       const std::size_t rest = out_.front()->size() - out_offset_;
       if (left < rest) {
@@ -252,8 +276,11 @@ void Connection::finish() {
     socket_.close();
   } catch (...) {
   }
+  // Give back what was queued; sends still on their way give back their own in push().
+  std::size_t unsent = 0;
+  for (const auto& f : out_) unsent += f->size();
+  queued_bytes_.fetch_sub(unsent - out_offset_ * !out_.empty());
   out_.clear();
-  queued_bytes_ = 0;
   auto self = shared_from_this();
   server_.closed(self, reason_);
   // Other events for this connection may still sit in the loop's current batch.

@@ -39,13 +39,18 @@ class Connection final : public sdk::Session,
   bool open() const override { return state_.load() == State::kOpen; }
   void send(std::string json) override;
   void send(const sdk::EncodedFrame& frame) override;
+  std::size_t queuedBytes() const override { return queued_bytes_.load(std::memory_order_relaxed); }
+  // Counts `bytes` against the send queue bound; false (and the session dropped as a slow
+  // consumer) when they do not fit. Any thread.
+  bool reserve(std::size_t bytes);
   void stop(sdk::DisconnectReason reason) override;
 
   // Loop thread only.
   EventLoop& loop() const { return loop_; }
   void begin();
   void onIo(std::uint32_t events) override;
-  void enqueue(const sdk::EncodedFrame& frame);
+  void enqueue(const sdk::EncodedFrame& frame);  // reserve + push
+  void push(const sdk::EncodedFrame& frame);     // a frame already reserved
   // Ends the session: the first reason decided wins. With a close code, a close frame is sent
   // first; `wait_for_peer` keeps reading until the peer's close (or the closing deadline).
   void close(sdk::DisconnectReason reason, std::uint16_t code, std::string_view text,
@@ -82,8 +87,9 @@ class Connection final : public sdk::Session,
   bool flush_scheduled_ = false;
   bool want_write_ = false;
   std::deque<sdk::EncodedFrame> out_;
-  std::size_t out_offset_ = 0;  // bytes of out_.front() already written
-  std::size_t queued_bytes_ = 0;
+  std::size_t out_offset_ = 0;                // bytes of out_.front() already written
+  std::atomic<std::size_t> queued_bytes_{0};  // reserved by senders, not yet written
+  std::atomic<bool> overflowed_{false};
   Clock::time_point last_activity_;
   Clock::time_point closing_deadline_;
 };

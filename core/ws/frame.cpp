@@ -69,6 +69,13 @@ std::size_t FrameParser::parse(const std::uint8_t* data, std::size_t size,
       header = 10;
       if (length >> 63) return consumed + fail(close_code::kProtocolError, "invalid length");
     }
+    if (!isControl(opcode)) {
+      const bool continuation = opcode == static_cast<std::uint8_t>(Opcode::kContinuation);
+      if (continuation && !in_message_)
+        return consumed + fail(close_code::kProtocolError, "unexpected continuation");
+      if (!continuation && in_message_)
+        return consumed + fail(close_code::kProtocolError, "expected a continuation");
+    }
     const std::size_t already = in_message_ && !isControl(opcode) ? message_.size() : 0;
     if (length > max_message_ || already + length > max_message_)
       return consumed + fail(close_code::kTooBig, "message too big");
@@ -102,12 +109,7 @@ std::size_t FrameParser::parse(const std::uint8_t* data, std::size_t size,
       continue;
     }
 
-    if (opcode == static_cast<std::uint8_t>(Opcode::kContinuation)) {
-      if (!in_message_)
-        return consumed + fail(close_code::kProtocolError, "unexpected continuation");
-    } else {
-      if (in_message_)
-        return consumed + fail(close_code::kProtocolError, "expected a continuation");
+    if (opcode != static_cast<std::uint8_t>(Opcode::kContinuation)) {  // checked above
       in_message_ = true;
       message_opcode_ = static_cast<Opcode>(opcode);
       message_.clear();
@@ -156,7 +158,14 @@ std::string encodeClose(std::uint16_t code, std::string_view reason) {
   std::string payload;
   payload.push_back(static_cast<char>(code >> 8));
   payload.push_back(static_cast<char>(code & 0xFF));
-  payload.append(reason.substr(0, kMaxControlPayload - 2));
+  // Cut to fit, but never inside a UTF-8 sequence: the peer must be able to validate the reason.
+  std::string_view cut = reason.substr(0, kMaxControlPayload - 2);
+  if (cut.size() < reason.size()) {
+    std::size_t end = cut.size();
+    while (end > 0 && (static_cast<std::uint8_t>(reason[end]) & 0xC0) == 0x80) --end;
+    cut = cut.substr(0, end);
+  }
+  payload.append(cut);
   return encodeFrame(Opcode::kClose, payload);
 }
 

@@ -383,11 +383,11 @@ void WsServer::broadcast(const std::vector<sdk::SessionPtr>& to, const sdk::Enco
   std::map<EventLoop*, std::vector<std::shared_ptr<Connection>>> by_loop;
   for (const auto& s : to) {
     auto c = std::static_pointer_cast<Connection>(s);
-    if (c) by_loop[&c->loop()].push_back(std::move(c));
+    if (c && c->reserve(frame->size())) by_loop[&c->loop()].push_back(std::move(c));
   }
   for (auto& [loop, conns] : by_loop) {
     auto deliver = [conns = std::move(conns), frame] {
-      for (const auto& c : conns) c->enqueue(frame);
+      for (const auto& c : conns) c->push(frame);
     };
     if (loop->inLoopThread())
       deliver();

@@ -125,8 +125,8 @@ TEST(Rooms, BroadcastAssignmentSyncStateAndQuestions) {
 }
 
 TEST(Rooms, EveryDisconnectReasonIsCountedOnceInItsBucket) {
-  Parleyd p(roomsArgs({"-D", "ws.max_message_bytes=1000", "-D", "ws.ping_interval_ms=200", "-D",
-                       "ws.idle_timeout_ms=600"}));
+  Parleyd p(roomsArgs({"-D", "ws.max_message_bytes=1000", "-D", "ws.ping_interval_ms=1000", "-D",
+                       "ws.idle_timeout_ms=1500"}));
   auto codes = scenario(p, {"reasons"});
   EXPECT_EQ(codes->getValue<int>("stop_command"), 1000);
   EXPECT_EQ(codes->getValue<int>("protocol_violation"), 1002);

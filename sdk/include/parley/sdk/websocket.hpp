@@ -53,6 +53,9 @@ class PARLEY_SDK_API Session {
   // (reason kOther) without slowing anyone else.
   virtual void send(std::string json) = 0;
   virtual void send(const EncodedFrame& frame) = 0;
+  // Bytes accepted for this session and not yet written to its socket: for producers that pace
+  // themselves to the client (streams, floods) instead of running into the queue limit.
+  virtual std::size_t queuedBytes() const = 0;
   // Ends the session with `reason` (unless an earlier reason was decided) and close code 1000.
   virtual void stop(DisconnectReason reason) = 0;
 };
