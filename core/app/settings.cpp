@@ -78,7 +78,7 @@ std::vector<ConfigKey> coreConfigKeys(const std::string& exe_dir) {
                 "Requests served on one connection before it is closed.", 1, 10000000),
       ConfigKey("ws.loop_threads", T::kInt, "2",
                 "Event-loop threads serving every websocket connection.", 1, 64),
-      ConfigKey("ws.worker_threads", T::kInt, "4",
+      ConfigKey("ws.worker_threads", T::kInt, "2",
                 "Threads for message handlers that may block; a session's messages stay in order.",
                 1, 256),
       ConfigKey("ws.max_connections", T::kInt, "10000",

@@ -37,7 +37,7 @@ namespace parley::core::ws {
 struct WsSettings {
   std::string path = "/ws/voice";
   int loop_threads = 2;
-  int worker_threads = 4;
+  int worker_threads = 2;
   int max_connections = 10000;
   std::size_t max_message_bytes = 64 * 1024;
   std::size_t max_send_queue_bytes = 1 << 20;

@@ -1,0 +1,215 @@
+// A light websocket load client for the benchmarks: epoll, no library, so that the clients are
+// not what limits the measurement.
+//
+//   ws_load idle  PORT PATH N SECONDS        open N sessions, print "ready", hold them SECONDS
+//   ws_load echo  PORT PATH RATE SECONDS     {"type":"ping"} at RATE/s; print RTT percentiles (us)
+//   ws_load count PORT PATH N SECONDS [MSG]  N sessions (one room); the first sends MSG; count
+//                                            text frames received by all for SECONDS; print fps
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "ws_load: %s: %s\n", what.c_str(), std::strerror(errno));
+  std::exit(1);
+}
+
+// Connects and completes the upgrade (blocking), then returns a non-blocking socket.
+int open_session(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) die("socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) die("connect");
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  const std::string req = "GET " + path +
+                          " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                          "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                          "Sec-WebSocket-Version: 13\r\n\r\n";
+  if (send(fd, req.data(), req.size(), 0) != static_cast<ssize_t>(req.size())) die("send");
+  std::string head;
+  char c;
+  while (head.size() < 4 || head.compare(head.size() - 4, 4, "\r\n\r\n") != 0) {
+    if (recv(fd, &c, 1, 0) != 1) die("handshake");
+    head.push_back(c);
+  }
+  if (head.compare(0, 12, "HTTP/1.1 101") != 0) {
+    std::fprintf(stderr, "ws_load: refused: %s\n", head.c_str());
+    std::exit(1);
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return fd;
+}
+
+std::string masked_text(const std::string& payload) {
+  std::string f;
+  f.push_back(static_cast<char>(0x81));
+  const std::size_t n = payload.size();
+  if (n < 126) {
+    f.push_back(static_cast<char>(0x80 | n));
+  } else {
+    f.push_back(static_cast<char>(0x80 | 126));
+    f.push_back(static_cast<char>(n >> 8));
+    f.push_back(static_cast<char>(n & 0xFF));
+  }
+  const char key[4] = {0x12, 0x34, 0x56, 0x78};
+  f.append(key, 4);
+  for (std::size_t i = 0; i < n; ++i) f.push_back(static_cast<char>(payload[i] ^ key[i & 3]));
+  return f;
+}
+
+// Parses whole server frames from `buf`, calls on_frame(opcode, payload) for each, keeps the rest.
+template <class F>
+void parse_frames(std::string& buf, F&& on_frame) {
+  std::size_t pos = 0;
+  while (buf.size() - pos >= 2) {
+    const auto* p = reinterpret_cast<const unsigned char*>(buf.data() + pos);
+    std::size_t n = p[1] & 0x7F, header = 2;
+    if (n == 126) {
+      if (buf.size() - pos < 4) break;
+      n = (std::size_t{p[2]} << 8) | p[3];
+      header = 4;
+    } else if (n == 127) {
+      if (buf.size() - pos < 10) break;
+      n = 0;
+      for (int i = 0; i < 8; ++i) n = (n << 8) | p[2 + i];
+      header = 10;
+    }
+    if (buf.size() - pos < header + n) break;
+    on_frame(p[0] & 0x0F, std::string_view(buf.data() + pos + header, n));
+    pos += header + n;
+  }
+  buf.erase(0, pos);
+}
+
+int idle(int port, const std::string& path, int n, int seconds) {
+  std::vector<int> fds;
+  for (int i = 0; i < n; ++i) fds.push_back(open_session(port, path));
+  std::printf("ready %d\n", n);
+  std::fflush(stdout);
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  for (int fd : fds) close(fd);
+  return 0;
+}
+
+int echo(int port, const std::string& path, int rate, int seconds) {
+  int fd = open_session(port, path);
+  const std::string ping = masked_text("{\"type\":\"ping\"}");
+  std::deque<Clock::time_point> sent;
+  std::vector<double> rtts;
+  std::string buf;
+  char tmp[65536];
+  const auto interval = std::chrono::nanoseconds(1000000000LL / rate);
+  auto next = Clock::now();
+  const auto end = next + std::chrono::seconds(seconds);
+  while (Clock::now() < end || (!sent.empty() && Clock::now() < end + std::chrono::seconds(2))) {
+    const auto now = Clock::now();
+    if (now >= next && now < end) {
+      if (send(fd, ping.data(), ping.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(ping.size()))
+        die("send ping");
+      sent.push_back(now);
+      next += interval;
+    }
+    ssize_t got = recv(fd, tmp, sizeof tmp, 0);
+    if (got > 0) {
+      buf.append(tmp, static_cast<std::size_t>(got));
+      const auto at = Clock::now();
+      parse_frames(buf, [&](int op, std::string_view payload) {
+        if (op != 1 || payload.find("\"pong\"") == std::string_view::npos || sent.empty()) return;
+        rtts.push_back(std::chrono::duration<double, std::micro>(at - sent.front()).count());
+        sent.pop_front();
+      });
+    }
+  }
+  std::sort(rtts.begin(), rtts.end());
+  auto pct = [&](double q) {
+    return rtts.empty() ? 0.0 : rtts[static_cast<std::size_t>(q * (rtts.size() - 1))];
+  };
+  std::printf("samples %zu p50 %.1f p90 %.1f p99 %.1f p999 %.1f max %.1f lost %zu\n", rtts.size(),
+              pct(0.5), pct(0.9), pct(0.99), pct(0.999), rtts.empty() ? 0.0 : rtts.back(),
+              sent.size());
+  return 0;
+}
+
+int count(int port, const std::string& path, int n, int seconds, const std::string& msg) {
+  int ep = epoll_create1(0);
+  std::vector<int> fds;
+  std::vector<std::string> bufs(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    fds.push_back(open_session(port, path));
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = static_cast<uint32_t>(i);
+    epoll_ctl(ep, EPOLL_CTL_ADD, fds.back(), &ev);
+  }
+  std::printf("ready %d\n", n);
+  std::fflush(stdout);
+  if (!msg.empty()) {
+    const std::string f = masked_text(msg);
+    if (send(fds[0], f.data(), f.size(), MSG_NOSIGNAL) < 0) die("send");
+  }
+  long long frames = 0, first_ns = -1, last_ns = 0;
+  const auto start = Clock::now();
+  const auto end = start + std::chrono::seconds(seconds);
+  epoll_event events[256];
+  static char tmp[1 << 18];
+  while (Clock::now() < end) {
+    int k = epoll_wait(ep, events, 256, 100);
+    for (int e = 0; e < k; ++e) {
+      const auto i = events[e].data.u32;
+      ssize_t got;
+      while ((got = recv(fds[i], tmp, sizeof tmp, 0)) > 0) {
+        bufs[i].append(tmp, static_cast<std::size_t>(got));
+        parse_frames(bufs[i], [&](int op, std::string_view) { frames += op == 1; });
+      }
+    }
+    if (k > 0) {
+      const long long ns =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+      if (first_ns < 0) first_ns = ns;
+      last_ns = ns;
+    }
+  }
+  const double secs = (last_ns - first_ns) / 1e9;
+  std::printf("frames %lld seconds %.3f fps %.0f\n", frames, secs, secs > 0 ? frames / secs : 0.0);
+  for (int fd : fds) close(fd);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 6) {
+    std::fprintf(stderr, "usage: see the comment at the top of bench/ws_load.cpp\n");
+    return 64;
+  }
+  const std::string mode = argv[1], path = argv[3];
+  const int port = std::atoi(argv[2]), a = std::atoi(argv[4]), secs = std::atoi(argv[5]);
+  if (mode == "idle") return idle(port, path, a, secs);
+  if (mode == "echo") return echo(port, path, a, secs);
+  if (mode == "count") return count(port, path, a, secs, argc > 6 ? argv[6] : "");
+  return 64;
+}
