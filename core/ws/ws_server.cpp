@@ -1,7 +1,6 @@
 #include "core/ws/ws_server.hpp"
 
 #include <Poco/Base64Encoder.h>
-#include <Poco/JSON/Parser.h>
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerSession.h>
@@ -16,6 +15,7 @@
 #include "core/http/bearer_auth.hpp"
 #include "core/http/url.hpp"
 #include "core/runtime/serial_workers.hpp"
+#include "core/ws/message.hpp"
 #include "parley/sdk/errors.hpp"
 #include "parley/sdk/json.hpp"
 
@@ -301,18 +301,10 @@ void WsServer::sendError(const std::shared_ptr<Connection>& c, std::string_view 
 }
 
 void WsServer::dispatchText(const std::shared_ptr<Connection>& c, std::string& json) {
-  std::string type;
-  try {
-    Poco::JSON::Parser parser;
-    auto parsed = parser.parse(json);
-    auto object = parsed.extract<Poco::JSON::Object::Ptr>();
-    if (!object) throw Poco::Exception("not an object");
-    const Poco::Dynamic::Var t = object->get("type");
-    if (!t.isString()) return sendError(c, "unknown_type", "a message needs a string \"type\"");
-    type = t.extract<std::string>();
-  } catch (const std::exception&) {
-    return sendError(c, "invalid_json", "a text message must be a JSON object");
-  }
+  const MessageKind kind = classifyMessage(json);
+  if (kind.type.empty() && !kind.error_code.empty())
+    return sendError(c, kind.error_code, kind.error_message);
+  const std::string& type = kind.type;
   // The core's own messages.
   if (type == "ping") {
     std::string pong = "{\"type\":\"pong\",\"session_id\":";

@@ -11,6 +11,7 @@
 
 #include "tests/support/http_client.hpp"
 #include "tests/support/parleyd_process.hpp"
+#include "tests/support/ws_client.hpp"
 
 namespace parley::test {
 namespace {
@@ -167,6 +168,27 @@ TEST(Rooms, ShutdownClosesSessionsWithGoingAway) {
   client.join();
   EXPECT_EQ(seen.out, "1001\n") << seen.err;
   EXPECT_NE(p.err().find("closing 1 websocket session(s)"), std::string::npos) << p.err();
+}
+
+TEST(Rooms, ConnectionLimitRefusesWith503UntilASessionEnds) {
+  Parleyd p(roomsArgs({"-D", "ws.max_connections=2"}));
+  const std::string path = std::string("/ws/voice?token=") + kOperatorToken;
+  WsClient first = WsClient::connect(p.port(), path);
+  WsClient second = WsClient::connect(p.port(), path);
+  try {
+    WsClient::connect(p.port(), path);
+    ADD_FAILURE() << "a third session was accepted";
+  } catch (const WsRefused& refused) {
+    EXPECT_EQ(refused.status, 503);
+    EXPECT_EQ(refused.header("Retry-After"), "1");
+    EXPECT_NE(refused.body.find("\"code\":\"overloaded\""), std::string::npos) << refused.body;
+  }
+  // Once one ends, there is room again.
+  first.sendClose(1000);
+  first.expectClose();
+  for (int i = 0; i < 250 && metrics(p)->getValue<int>("ws_connections_active") > 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_NO_THROW(WsClient::connect(p.port(), path));
 }
 
 // /proc/<pid>/status VmRSS, in KiB.

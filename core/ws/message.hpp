@@ -1,0 +1,17 @@
+// What a client's text message asks for: its "type", or the error event it earns instead.
+#pragma once
+
+#include <string>
+
+namespace parley::core::ws {
+
+struct MessageKind {
+  std::string type;        // set when the message is a JSON object with a string "type"
+  std::string error_code;  // otherwise "invalid_json" or "unknown_type"
+  std::string error_message;
+};
+
+// `json` is a complete, UTF-8-valid text message.
+MessageKind classifyMessage(const std::string& json);
+
+}  // namespace parley::core::ws
