@@ -215,8 +215,14 @@ TEST(Rooms, SlowConsumersAreDroppedWhileTheRoomKeepsFlowing) {
   std::ostringstream dump;
   m->stringify(dump);
   EXPECT_EQ(m->getValue<int>("ws_disconnect_other"), kSleepers) << dump.str();
-  // Queues are bounded at 64 KiB per client: the flood cannot grow the server by much.
+  // Queues are bounded at 64 KiB per client: the flood cannot grow the server by much. (Under
+  // AddressSanitizer freed memory sits in its quarantine, so RSS says nothing there.)
+#ifndef PARLEY_UNDER_ASAN
   EXPECT_LT(rss_after - rss_before, 32 * 1024) << rss_before << " -> " << rss_after << " KiB";
+#else
+  (void)rss_before;
+  (void)rss_after;
+#endif
   EXPECT_NE(p.err().find("slow consumer"), std::string::npos) << p.err();
 }
 

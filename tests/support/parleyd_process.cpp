@@ -1,8 +1,11 @@
 #include "tests/support/parleyd_process.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -186,6 +189,43 @@ bool Parleyd::waitForErr(const std::string& text, std::chrono::milliseconds time
   std::unique_lock lock(output_->mutex);
   return output_->changed.wait_for(lock, timeout,
                                    [&] { return output_->err.find(text) != std::string::npos; });
+}
+
+struct Drain {
+  std::string out, err;
+  std::mutex mutex;
+  std::thread reader;
+};
+
+Background::Background(const std::vector<std::string>& argv) : drain_(std::make_shared<Drain>()) {
+  Child child = spawn(argv, {});
+  pid_ = child.pid;
+  auto d = drain_;
+  d->reader = std::thread(
+      [d, child] { pump(child.out_fd, child.err_fd, d->out, d->err, d->mutex, nullptr); });
+}
+
+void Background::stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  if (waitExit(pid_, std::chrono::seconds(10)) == -1) {
+    kill(pid_, SIGKILL);
+    waitExit(pid_, std::chrono::seconds(5));
+  }
+  pid_ = -1;
+  if (drain_->reader.joinable()) drain_->reader.join();
+}
+
+std::uint16_t freePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
 }
 
 std::vector<std::string> fixtureArgs(const std::string& load, std::vector<std::string> extra) {

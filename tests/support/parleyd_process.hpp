@@ -55,6 +55,24 @@ class Parleyd {
   std::shared_ptr<Output> output_;
 };
 
+// Any other server a test needs (redis-server): started in the background, its output
+// captured, stopped by PID with SIGTERM.
+class Background {
+ public:
+  explicit Background(const std::vector<std::string>& argv);
+  ~Background() { stop(); }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  void stop();
+
+ private:
+  pid_t pid_ = -1;
+  std::shared_ptr<struct Drain> drain_;
+};
+
+// A port nothing listens on right now (bound to 127.0.0.1 and released).
+std::uint16_t freePort();
+
 // Common arguments: the fixture plugin directory and an operator token.
 inline const char* kOperatorToken = "test-operator-token";
 std::vector<std::string> fixtureArgs(const std::string& load = "",

@@ -1,0 +1,207 @@
+// Rooms across instances through a real redis-server (started here on a free loopback port):
+// every room event reaches every member on every instance exactly once, in order, with no echo;
+// an outage keeps local rooms working, flips /readyz when Redis is required, counts what was
+// lost, and delivery resumes by itself once Redis is back.
+#include <gtest/gtest.h>
+
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/StreamSocket.h>
+
+#include <memory>
+#include <thread>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/parleyd_process.hpp"
+#include "tests/support/ws_client.hpp"
+
+namespace parley::test {
+namespace {
+
+const std::string kRoom = "5a0c1f6e-2b3d-4c5e-8f90-a1b2c3d4e5f6";
+using Clock = std::chrono::steady_clock;
+
+// Sends one RESP command and returns the raw reply.
+std::string resp(std::uint16_t port, const std::vector<std::string>& args) {
+  std::string cmd = "*" + std::to_string(args.size()) + "\r\n";
+  for (const auto& a : args) cmd += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+  Poco::Net::StreamSocket s(Poco::Net::SocketAddress("127.0.0.1", port));
+  s.setReceiveTimeout(Poco::Timespan(2, 0));
+  s.sendBytes(cmd.data(), static_cast<int>(cmd.size()));
+  char buf[512];
+  const int n = s.receiveBytes(buf, sizeof buf);
+  return std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+}
+
+class Redis {
+ public:
+  explicit Redis(std::uint16_t port) : port_(port) { start(); }
+  void start() {
+    server_ = std::make_unique<Background>(
+        std::vector<std::string>{"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind",
+                                 "127.0.0.1", "--save", "", "--appendonly", "no"});
+    for (int i = 0; i < 200; ++i) {
+      try {
+        if (resp(port_, {"PING"}) == "+PONG\r\n") return;
+      } catch (const std::exception&) {
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    throw std::runtime_error("redis-server did not start");
+  }
+  void stop() { server_.reset(); }
+  // How many instances subscribe to the room's channel.
+  int subscribers(const std::string& room) {
+    const std::string r = resp(port_, {"PUBSUB", "NUMSUB", "room:" + room + ":events"});
+    const auto colon = r.rfind(':');
+    return colon == std::string::npos ? -1 : std::stoi(r.substr(colon + 1));
+  }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  std::uint16_t port_;
+  std::unique_ptr<Background> server_;
+};
+
+std::vector<std::string> instanceArgs(std::uint16_t redis_port,
+                                      std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"-D", std::string("auth.operator_tokens=") + kOperatorToken,
+                                   "-D", "plugins.load=rooms,fanout_redis",
+                                   "-D", "plugins.fanout_redis.port=" + std::to_string(redis_port)};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+// A member of kRoom on `p`, once it has joined (the join's sync_state has arrived).
+WsClient member(const Parleyd& p) {
+  WsClient c = WsClient::connect(p.port(), "/ws/voice?token=" + std::string(kOperatorToken) +
+                                               "&participant=interviewer&room_id=" + kRoom);
+  for (int i = 0; i < 10; ++i) {
+    WsFrame f = c.readText();
+    if (f.result != WsFrame::Result::kFrame) break;
+    if (f.payload.find("\"type\":\"sync_state\"") != std::string::npos) return c;
+  }
+  throw std::runtime_error("no sync_state after joining");
+}
+
+// The questions a member receives within `timeout`, in order.
+std::vector<std::string> questions(WsClient& c, std::size_t want,
+                                   std::chrono::milliseconds timeout) {
+  std::vector<std::string> got;
+  const auto until = Clock::now() + timeout;
+  while (got.size() < want && Clock::now() < until) {
+    WsFrame f =
+        c.readText(std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()));
+    if (f.result != WsFrame::Result::kFrame) break;
+    Poco::JSON::Parser parser;
+    auto e = parser.parse(f.payload).extract<Poco::JSON::Object::Ptr>();
+    if (e->getValue<std::string>("type") == "interviewer_question")
+      got.push_back(e->getValue<std::string>("question"));
+  }
+  return got;
+}
+
+void ask(WsClient& c, const std::string& tag, int n) {
+  for (int i = 0; i < n; ++i)
+    c.sendText("{\"type\":\"set_question\",\"question\":\"" + tag + " question number " +
+               std::to_string(i) + " for everyone\"}");
+}
+
+Poco::JSON::Object::Ptr metrics(const Parleyd& p) {
+  return get(p.port(), "/api/system/metrics", bearer(kOperatorToken)).json();
+}
+
+bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto until = Clock::now() + timeout;
+  while (!done() && Clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  return done();
+}
+
+TEST(Fanout, EveryMemberOnEveryInstanceGetsEachEventOnceInOrder) {
+  Redis redis(freePort());
+  const auto args = instanceArgs(redis.port(), {"-D", "plugins.rooms.set_question_window_ms=0"});
+  Parleyd a(args), b(args), c(args);
+  WsClient on_a = member(a), also_a = member(a), on_b = member(b), on_c = member(c);
+  ASSERT_TRUE(waitFor([&] { return redis.subscribers(kRoom) == 3; }, std::chrono::seconds(5)));
+
+  constexpr int kEvents = 50;
+  ask(on_a, "Ordered", kEvents);
+  std::vector<std::string> expected;
+  for (int i = 0; i < kEvents; ++i)
+    expected.push_back("Ordered question number " + std::to_string(i) + " for everyone");
+  for (WsClient* m : {&on_a, &also_a, &on_b, &on_c})
+    EXPECT_EQ(questions(*m, kEvents, std::chrono::seconds(10)), expected);
+  // Exactly once: nothing more arrives (no echo of A's own events back to A).
+  for (WsClient* m : {&on_a, &on_b})
+    EXPECT_TRUE(questions(*m, 1, std::chrono::milliseconds(500)).empty());
+
+  auto ma = metrics(a), mb = metrics(b);
+  EXPECT_EQ(ma->getValue<int>("redis_publish_samples"), kEvents);
+  EXPECT_GT(ma->getValue<double>("avg_redis_publish_latency_ms"), 0.0);
+  EXPECT_LT(ma->getValue<double>("avg_redis_publish_latency_ms"), 1000.0);
+  EXPECT_EQ(mb->getValue<int>("fanout_delay_samples"), kEvents);
+  EXPECT_GT(mb->getValue<double>("fanout_delay_total_ms"), 0.0);
+  EXPECT_LT(mb->getValue<double>("avg_fanout_delay_ms"), 1000.0);
+  EXPECT_EQ(ma->getValue<int>("fanout_publish_failures"), 0);
+}
+
+TEST(Fanout, InstancesSubscribeOnlyWhileTheyServeTheRoom) {
+  Redis redis(freePort());
+  Parleyd a(instanceArgs(redis.port())), b(instanceArgs(redis.port()));
+  {
+    WsClient on_a = member(a);
+    ASSERT_TRUE(waitFor([&] { return redis.subscribers(kRoom) == 1; }, std::chrono::seconds(5)));
+    on_a.sendClose(1000);
+    on_a.expectClose();
+  }
+  EXPECT_TRUE(waitFor([&] { return redis.subscribers(kRoom) == 0; }, std::chrono::seconds(5)));
+}
+
+TEST(Fanout, OutageKeepsLocalRoomsCountsLossesAndResumes) {
+  Redis redis(freePort());
+  const auto args = instanceArgs(redis.port(), {"-D", "plugins.fanout_redis.required=true", "-D",
+                                                "plugins.rooms.set_question_window_ms=0"});
+  Parleyd a(args), b(args);
+  WsClient on_a = member(a), on_b = member(b);
+  ASSERT_TRUE(waitFor([&] { return redis.subscribers(kRoom) == 2; }, std::chrono::seconds(5)));
+  ask(on_a, "Before", 3);
+  EXPECT_EQ(questions(on_b, 3, std::chrono::seconds(5)).size(), 3u);
+  EXPECT_EQ(questions(on_a, 3, std::chrono::seconds(5)).size(), 3u);
+
+  redis.stop();
+  EXPECT_TRUE(
+      waitFor([&] { return get(a.port(), "/readyz").status == 503; }, std::chrono::seconds(5)));
+  EXPECT_NE(get(a.port(), "/readyz").body.find("is unreachable"), std::string::npos);
+  constexpr int kLost = 4;
+  ask(on_a, "During", kLost);
+  EXPECT_EQ(questions(on_a, kLost, std::chrono::seconds(5)).size(), std::size_t{kLost})
+      << "the local room keeps working";
+  EXPECT_TRUE(waitFor([&] { return metrics(a)->getValue<int>("fanout_publish_failures") == kLost; },
+                      std::chrono::seconds(5)))
+      << "every event that could not be published is counted, once";
+  EXPECT_TRUE(questions(on_b, 1, std::chrono::milliseconds(300)).empty());
+
+  redis.start();
+  const auto back = Clock::now();
+  ASSERT_TRUE(waitFor([&] { return redis.subscribers(kRoom) == 2; }, std::chrono::seconds(5)));
+  EXPECT_TRUE(
+      waitFor([&] { return get(a.port(), "/readyz").status == 200; }, std::chrono::seconds(5)));
+  ask(on_a, "After", 1);
+  EXPECT_EQ(questions(on_b, 1, std::chrono::seconds(2)).size(), 1u);
+  EXPECT_LT(Clock::now() - back, std::chrono::seconds(2)) << "resubscribed and delivering";
+  EXPECT_TRUE(
+      waitFor([&] { return get(a.port(), "/readyz").status == 200; }, std::chrono::seconds(5)));
+  EXPECT_EQ(metrics(a)->getValue<int>("fanout_publish_failures"), kLost);
+}
+
+TEST(Fanout, OptionalRedisAbsentAtStartServesLocally) {
+  Parleyd a(instanceArgs(freePort(), {"-D", "plugins.rooms.set_question_window_ms=0"}));
+  EXPECT_EQ(get(a.port(), "/readyz").status, 200) << "Redis is optional";
+  WsClient one = member(a), two = member(a);
+  ask(one, "Local", 2);
+  EXPECT_EQ(questions(two, 2, std::chrono::seconds(5)).size(), 2u);
+  EXPECT_TRUE(a.waitForErr("cannot connect to Redis", std::chrono::seconds(5)));
+}
+
+}  // namespace
+}  // namespace parley::test
