@@ -3,6 +3,8 @@
 #include <thread>
 #include <vector>
 
+#include "parley/sdk/registration.hpp"
+
 namespace parley::core {
 
 namespace {
@@ -26,10 +28,12 @@ bool CallGate::enter() noexcept {
     return false;
   }
   t_inside.push_back(this);
+  sdk::detail::enterCallback();
   return true;
 }
 
 void CallGate::leave() noexcept {
+  sdk::detail::leaveCallback();
   for (auto it = t_inside.rbegin(); it != t_inside.rend(); ++it)
     if (*it == this) {
       t_inside.erase(std::next(it).base());

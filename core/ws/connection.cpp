@@ -12,6 +12,7 @@ namespace parley::core::ws {
 namespace {
 constexpr std::size_t kMaxIov = 64;
 constexpr auto kClosingGrace = std::chrono::seconds(2);
+constexpr int kMaxReadsPerTurn = 4;
 }  // namespace
 
 Connection::Connection(WsServer& server, EventLoop& loop, Poco::Net::StreamSocket socket,
@@ -34,7 +35,7 @@ void Connection::send(std::string json) {
 }
 
 void Connection::send(const sdk::EncodedFrame& frame) {
-  if (!frame || !reserve(frame->size())) return;
+  if (!frame || frame->empty() || !reserve(frame->size())) return;
   if (loop_.inLoopThread()) return push(frame);
   loop_.post([self = shared_from_this(), frame] { self->push(frame); });
 }
@@ -52,15 +53,13 @@ bool Connection::reserve(std::size_t bytes) {
       self->server_.slowConsumer(self->info_.id, now);
       self->abort(sdk::DisconnectReason::kOther);
     };
-    if (loop_.inLoopThread())
-      drop();
-    else
-      loop_.post(std::move(drop));
+    loop_.post(std::move(drop));  // never under a caller that is in the middle of something
   }
   return false;
 }
 
 void Connection::stop(sdk::DisconnectReason reason) {
+  if (state_.load() != State::kOpen) return;
   auto run = [self = shared_from_this(), reason] {
     self->close(reason, close_code::kNormal, "", true);
   };
@@ -81,7 +80,10 @@ void Connection::begin() {
     const std::size_t used =
         parser_.parse(reinterpret_cast<const std::uint8_t*>(early.data()), early.size(), messages);
     pending_.assign(early, used, std::string::npos);
-    for (auto& m : messages) handle(m);
+    for (auto& m : messages) {
+      if (state_.load() == State::kClosed) return;
+      handle(m);
+    }
     if (parser_.failed()) {
       const auto code = parser_.failureCode();
       close(code == close_code::kTooBig ? sdk::DisconnectReason::kOther
@@ -104,6 +106,7 @@ void Connection::onIo(std::uint32_t events) {
 void Connection::readable() {
   std::uint8_t buf[64 * 1024];
   std::vector<Message> messages;
+  int full_reads = 0;
   while (state_.load() != State::kClosed) {
     const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
     if (n == 0) {
@@ -139,13 +142,18 @@ void Connection::readable() {
                                                : sdk::DisconnectReason::kReceiveAudioError,
                    code, parser_.failureReason(), false);
     }
-    if (static_cast<std::size_t>(n) < sizeof buf) return;
+    // A client that sends without pause must not hold the loop: after a few full reads, let the
+    // others have their turn (the loop is level-triggered and comes back for the rest).
+    if (static_cast<std::size_t>(n) < sizeof buf || ++full_reads == kMaxReadsPerTurn) return;
   }
 }
 
 void Connection::handle(Message& m) {
   if (state_.load() == State::kClosing) {
-    if (m.opcode == Opcode::kClose) finish();  // the peer answered our close
+    if (m.opcode == Opcode::kClose) {  // the peer answered our close: end once ours is out
+      finish_after_flush_ = true;
+      scheduleFlush();
+    }
     return;
   }
   switch (m.opcode) {

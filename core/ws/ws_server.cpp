@@ -117,7 +117,7 @@ void WsServer::start() {
 }
 
 void WsServer::shutdown(std::chrono::milliseconds deadline) {
-  if (loops_.empty()) return;
+  if (loops_.empty() || stopped_) return;
   accepting_ = false;
   std::vector<std::shared_ptr<Connection>> open;
   {
@@ -134,9 +134,11 @@ void WsServer::shutdown(std::chrono::milliseconds deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   // Whatever did not answer in time is dropped, still counted once, on its own loop.
   for (auto& c : open) c->loop().post([c] { c->abort(DisconnectReason::kOther); });
-  for (auto& l : loops_) l->loop->stop();
-  loops_.clear();
+  // Workers first: their handlers may still post to the loops. The loops are joined but kept
+  // until this object goes, since plugin threads may still hold sessions that post to them.
   if (workers_) workers_->shutdown();
+  for (auto& l : loops_) l->loop->stop();
+  stopped_ = true;
 }
 
 void WsServer::upgrade(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) {
@@ -371,6 +373,7 @@ sdk::EncodedFrame WsServer::encodeText(std::string_view json) const {
 }
 
 void WsServer::broadcast(const std::vector<sdk::SessionPtr>& to, const sdk::EncodedFrame& frame) {
+  if (!frame || frame->empty()) return;
   // One task per loop, not per recipient.
   std::map<EventLoop*, std::vector<std::shared_ptr<Connection>>> by_loop;
   for (const auto& s : to) {

@@ -110,6 +110,7 @@ class WsServer {
   std::unique_ptr<SerialWorkers> workers_;
   std::atomic<int> connections_{0};
   std::atomic<bool> accepting_{false};
+  bool stopped_ = false;
 
   mutable std::shared_mutex handlers_mutex_;
   std::unordered_map<std::string, std::shared_ptr<Handler>> by_type_;

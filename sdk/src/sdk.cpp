@@ -13,6 +13,17 @@
 
 namespace parley::sdk {
 
+namespace {
+thread_local int t_callback_depth = 0;
+}  // namespace
+
+void detail::enterCallback() noexcept {
+  ++t_callback_depth;
+}
+void detail::leaveCallback() noexcept {
+  --t_callback_depth;
+}
+
 struct Revoker::State {
   enum class Phase { kActive, kRevoking, kRevoked };
   std::function<void()> undo;
@@ -28,11 +39,13 @@ Revoker::Revoker(std::function<void()> undo) : state_(new State) {
 Revoker::~Revoker() = default;
 
 // Whoever comes second (the core stopping a plugin while the plugin drops its handle) waits for
-// the first to finish: when revoke() returns, the undo has completed, whoever ran it.
+// the first to finish: when revoke() returns, the undo has completed, whoever ran it. Except a
+// second caller that is itself a running callback: the first may be waiting for it to return.
 void Revoker::revoke() noexcept {
   using Phase = State::Phase;
   std::unique_lock lock(state_->mutex);
-  if (state_->phase == Phase::kRevoking && state_->revoker != std::this_thread::get_id())
+  if (state_->phase == Phase::kRevoking && state_->revoker != std::this_thread::get_id() &&
+      t_callback_depth == 0)
     state_->finished.wait(lock, [&] { return state_->phase == Phase::kRevoked; });
   if (state_->phase != Phase::kActive) return;
   state_->phase = Phase::kRevoking;
@@ -68,6 +81,7 @@ Plugin::~Plugin() = default;
 Session::~Session() = default;
 WebSockets::~WebSockets() = default;
 RoomsService::~RoomsService() = default;
+RoomStateStore::~RoomStateStore() = default;
 
 const char* reasonName(DisconnectReason reason) {
   switch (reason) {

@@ -555,6 +555,22 @@ TEST_F(WsConformance, CoreStopClosesWith1000) {
   EXPECT_TRUE(got.tcp_closed);
 }
 
+// A client that sends its close right behind a stop (one write) still gets what was queued for
+// it first: the pong, then the server's close.
+TEST_F(WsConformance, CoreStopAndCloseInOneWriteStillGetTheQueuedReplies) {
+  WsClient c = open();
+  ASSERT_TRUE(c.sendRaw(WsClient::encode(ws_op::kText, R"({"type":"ping"})") +
+                        WsClient::encode(ws_op::kText, R"({"type":"stop"})") +
+                        WsClient::encode(ws_op::kClose, std::string("\x03\xe8", 2))));
+  const WsFrame pong = c.readText();
+  ASSERT_EQ(pong.result, WsFrame::Result::kFrame);
+  EXPECT_NE(pong.payload.find("\"pong\""), std::string::npos) << pong.payload;
+  const WsClose got = c.expectClose();
+  ASSERT_TRUE(got.received);
+  EXPECT_EQ(got.code, 1000);
+  EXPECT_TRUE(got.tcp_closed);
+}
+
 TEST_F(WsConformance, CoreFirstFramePipelinedWithTheHandshake) {
   // The frame arrives in the same segment as the request: the HTTP layer reads it with the
   // headers, and it must still reach the websocket.

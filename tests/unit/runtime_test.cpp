@@ -247,6 +247,36 @@ TEST(TimerServiceTest, TaskMayCancelItself) {
   EXPECT_EQ(runs.load(), 1);
 }
 
+// The core revokes a running task (a plugin stopping) while that task drops its own handle: the
+// core waits for the task, so the task's revoke must not wait for the core.
+TEST(TimerServiceTest, TaskCancellingItselfWhileTheCoreRevokesItDoesNotDeadlock) {
+  Errors errors;
+  TimerService timers(errors.sink());
+  std::atomic<bool> in_task{false}, core_revoking{false}, task_done{false};
+  std::shared_ptr<sdk::Revoker> core_handle;
+  sdk::Registration plugin_handle;
+  core_handle = timers.schedule("p", 1ms, 1ms, [&] {
+    if (task_done) return;
+    in_task = true;
+    while (!core_revoking) std::this_thread::yield();
+    std::this_thread::sleep_for(20ms);  // the core is now waiting for this task
+    plugin_handle.reset();
+    task_done = true;
+  });
+  plugin_handle = sdk::Registration(core_handle);
+  ASSERT_TRUE(WaitFor([&] { return in_task.load(); }));
+  std::atomic<bool> core_returned{false};
+  std::thread core([&] {
+    core_revoking = true;
+    core_handle->revoke();
+    core_returned = true;
+  });
+  EXPECT_TRUE(WaitFor([&] { return core_returned.load(); })) << "deadlock";
+  if (!core_returned) std::_Exit(1);  // a deadlocked thread cannot be joined
+  core.join();
+  EXPECT_TRUE(task_done);
+}
+
 TEST(TimerServiceTest, ThrowingTaskIsReportedAndSchedulerGoesOn) {
   Errors errors;
   TimerService timers(errors.sink());

@@ -111,8 +111,9 @@ class RoomsPlugin : public Plugin {
         ws_->onMessage("set_question", [this](const SessionPtr& s, const std::string& json) {
           question(s, stringField(json, "question"), "question", set_window_);
         }));
-    regs_.push_back(
-        ctx.timers().every(std::chrono::seconds(60), [this] { directory_->purgeIdle(); }));
+    regs_.push_back(ctx.timers().every(std::chrono::seconds(60), [this] {
+      for (const auto& room : directory_->purgeIdle()) questions_->forgetRoom(room);
+    }));
   }
 
   void stop() override { regs_.clear(); }

@@ -10,6 +10,14 @@
 
 namespace parley::sdk {
 
+namespace detail {
+// The core marks the threads that are running a registered callback, so that a callback revoking
+// a registration whose revocation another thread has begun does not wait (that thread may be
+// waiting for this very callback to return).
+PARLEY_SDK_API void enterCallback() noexcept;
+PARLEY_SDK_API void leaveCallback() noexcept;
+}  // namespace detail
+
 // Runs its undo action at most once, whoever asks first (the handle's owner or the core).
 class PARLEY_SDK_API Revoker {
  public:
