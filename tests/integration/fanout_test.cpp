@@ -145,6 +145,35 @@ TEST(Fanout, EveryMemberOnEveryInstanceGetsEachEventOnceInOrder) {
   EXPECT_EQ(ma->getValue<int>("fanout_publish_failures"), 0);
 }
 
+TEST(Fanout, RejoiningOnAnotherInstanceFindsTheRoomsState) {
+  Redis redis(freePort());
+  Parleyd a(instanceArgs(redis.port())), b(instanceArgs(redis.port()));
+  {
+    WsClient on_a = member(a);
+    ask(on_a, "Stateful", 1);
+    ASSERT_EQ(questions(on_a, 1, std::chrono::seconds(5)).size(), 1u);
+    on_a.sendClose(1000);
+    on_a.expectClose();
+  }
+  // B has never seen the room: its state comes from Redis, in a sync_state right after joining.
+  WsClient on_b = WsClient::connect(b.port(), "/ws/voice?token=" + std::string(kOperatorToken) +
+                                                  "&participant=interviewer&room_id=" + kRoom);
+  std::string active;
+  const auto until = Clock::now() + std::chrono::seconds(3);
+  while (active.empty() && Clock::now() < until) {
+    WsFrame f = on_b.readText(std::chrono::milliseconds(500));
+    if (f.result != WsFrame::Result::kFrame) continue;
+    Poco::JSON::Parser parser;
+    auto e = parser.parse(f.payload).extract<Poco::JSON::Object::Ptr>();
+    if (e->getValue<std::string>("type") == "sync_state")
+      active = e->getValue<std::string>("active_question");
+  }
+  EXPECT_EQ(active, "Stateful question number 0 for everyone");
+  const std::string ttl = resp(redis.port(), {"TTL", "parley:room:" + kRoom + ":state"});
+  EXPECT_EQ(ttl.substr(0, 1), ":");
+  EXPECT_GT(std::stoi(ttl.substr(1)), 0) << "the state expires some day";
+}
+
 TEST(Fanout, InstancesSubscribeOnlyWhileTheyServeTheRoom) {
   Redis redis(freePort());
   Parleyd a(instanceArgs(redis.port())), b(instanceArgs(redis.port()));

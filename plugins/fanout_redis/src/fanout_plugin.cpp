@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "publisher.hpp"
+#include "state_store.hpp"
 #include "subscriber.hpp"
 
 namespace parley::fanout {
@@ -54,6 +55,9 @@ class FanoutRedis : public Plugin {
         {"reconnect_max_ms", ConfigType::kInt, "1000",
          "Longest wait between reconnection attempts (backoff from 50 ms, with jitter).", 50,
          60000},
+        {"state_ttl_sec", ConfigType::kInt, "3600",
+         "A room's state stays in Redis this long after its last member anywhere left.", 60,
+         2592000},
         {"max_queue", ConfigType::kInt, "100000",
          "Events waiting to be published; beyond it they are dropped and counted.", 1, 10000000},
         {"required", ConfigType::kBool, "false",
@@ -101,8 +105,19 @@ class FanoutRedis : public Plugin {
     subscriber_ = std::make_unique<Subscriber>(
         redis, ctx.log(),
         [this](const std::string& ch, const std::string& msg) { receive(ch, msg); });
+    const std::chrono::seconds ttl(cfg.getInt("state_ttl_sec"));
+    state_ = std::make_shared<RedisStateStore>(*publisher_, cfg.getString("key_prefix"), ttl);
+    // After an outage Redis may have lost what we wrote: write the live rooms again.
+    publisher_->onConnect([this] {
+      for (const auto& room : rooms_->localRooms()) state_->save(room);
+    });
     publisher_->start();
     subscriber_->start();
+    regs_.push_back(rooms_->setStateStore(state_));
+    regs_.push_back(ctx.timers().every(
+        std::max<std::chrono::seconds>(ttl / 3, std::chrono::seconds(1)), [this] {
+          for (const auto& room : rooms_->localRooms()) state_->touch(room.room_id);
+        }));
     regs_.push_back(rooms_->onMembership([this](const std::string& room, std::size_t members) {
       subscriber_->want(channelOf(room), members > 0);
     }));
@@ -170,6 +185,7 @@ class FanoutRedis : public Plugin {
       std::make_shared<Histogram>(Histogram::millisecondBuckets());
   std::shared_ptr<Counter> failures_ = std::make_shared<Counter>();
   std::unique_ptr<Publisher> publisher_;
+  std::shared_ptr<RedisStateStore> state_;
   std::unique_ptr<Subscriber> subscriber_;
   std::vector<Registration> regs_;
 };

@@ -1,6 +1,7 @@
-// Publishes room events to Redis from a thread of its own, so that no event loop or plugin thread
-// ever waits on Redis: a bounded queue, drained by pipelining everything that accumulated since
-// the last round trip.
+// Sends commands to Redis from a thread of its own, so that no event loop or plugin thread ever
+// waits on Redis: a bounded queue, drained by pipelining everything that accumulated since the
+// last round trip. Room events (PUBLISH) and room state (HSET, EXPIRE, HGETALL) go through it, in
+// order.
 #pragma once
 
 #include <parley/sdk/context.hpp>
@@ -9,10 +10,12 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "redis_link.hpp"
 
@@ -26,20 +29,31 @@ class Publisher {
 
   void start();
   void stop();
-  // Queues one PUBLISH; an event that cannot be queued (queue full) is counted as a failure.
+  // Called with the reply, or with null when the command was lost (Redis away, queue full).
+  using OnReply = std::function<void(const redisReply* reply)>;
+
+  // Queues one PUBLISH; an event that is lost is counted as a publish failure.
   void publish(std::string channel, std::string message);
+  // Queues any other command.
+  void submit(std::vector<std::string> args, OnReply on_reply = {});
+  // Runs on the publisher's thread after every (re)connection, before anything else is sent.
+  void onConnect(std::function<void()> hook) { on_connect_ = std::move(hook); }
   bool connected() const { return connected_.load(); }
   std::string lastError() const;
 
  private:
-  struct Event {
-    std::string channel;
-    std::string message;
+  struct Command {
+    std::vector<std::string> args;
+    OnReply on_reply;
+    bool is_publish = false;
   };
+  void enqueue(Command command);
   void run();
   // Sends the batch pipelined; returns false when the connection failed (the rest is lost).
-  bool send(redisContext* c, std::deque<Event>& batch);
-  void outage(const std::string& why, std::size_t lost);
+  bool send(redisContext* c, std::deque<Command>& batch);
+  // Gives up on `lost` commands: counts the publishes, tells the others.
+  void drop(std::deque<Command>& lost, std::size_t from);
+  void outage(const std::string& why);
 
   RedisSettings settings_;
   std::size_t max_queue_;
@@ -49,7 +63,8 @@ class Publisher {
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<Event> queue_;
+  std::deque<Command> queue_;
+  std::function<void()> on_connect_;
   bool stopping_ = false;
   bool in_outage_ = false;  // logged once per outage, not once per event
   std::string last_error_;

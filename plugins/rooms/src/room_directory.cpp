@@ -25,13 +25,20 @@ std::size_t RoomDirectory::join(const std::string& room_id, const sdk::SessionPt
     if (fresh) {
       room.state.room_id = room_id;
       room.state.assist_intensity = assist_intensity;
-      room.state.updated_at = unixNow();
+      room.state.updated_at = 0;  // never changed here: any stored state is newer
     }
     room.members.push_back(session);
     room_of_[session->info().id] = room_id;
     members = room.members.size();
   }
   notifyMembership(room_id, members);
+  // A room this instance starts serving may have a history elsewhere; never wait for it here.
+  if (auto s = store(); s && members == 1) {
+    std::weak_ptr<RoomDirectory> self = weak_from_this();
+    s->load(room_id, [self, room_id](std::optional<sdk::RoomState> stored) {
+      if (auto dir = self.lock(); dir && stored) dir->adopt(room_id, *stored);
+    });
+  }
   return members;
 }
 
@@ -56,14 +63,18 @@ long RoomDirectory::leave(const std::string& session_id) {
   return static_cast<long>(members);
 }
 
-void RoomDirectory::purgeIdle(Clock::time_point now) {
+std::vector<std::string> RoomDirectory::purgeIdle(Clock::time_point now) {
+  std::vector<std::string> purged;
   std::lock_guard lock(mutex_);
   for (auto it = rooms_.begin(); it != rooms_.end();) {
-    if (it->second.members.empty() && now - it->second.empty_since >= state_ttl_)
+    if (it->second.members.empty() && now - it->second.empty_since >= state_ttl_) {
+      purged.push_back(it->first);
       it = rooms_.erase(it);
-    else
+    } else {
       ++it;
+    }
   }
+  return purged;
 }
 
 std::string RoomDirectory::syncStateJson(const std::string& room_id,
@@ -131,15 +142,57 @@ std::optional<sdk::RoomState> RoomDirectory::state(const std::string& room_id) c
 
 void RoomDirectory::updateState(const std::string& room_id,
                                 const std::function<void(sdk::RoomState&)>& change) {
-  std::lock_guard lock(mutex_);
-  auto [it, fresh] = rooms_.try_emplace(room_id);
-  if (fresh) {
+  sdk::RoomState changed;
+  {
+    std::lock_guard lock(mutex_);
+    auto [it, fresh] = rooms_.try_emplace(room_id);
+    if (fresh) {
+      it->second.state.room_id = room_id;
+      it->second.empty_since = Clock::now();
+    }
+    change(it->second.state);
     it->second.state.room_id = room_id;
-    it->second.empty_since = Clock::now();
+    it->second.state.updated_at = unixNow();
+    changed = it->second.state;
   }
-  change(it->second.state);
-  it->second.state.room_id = room_id;
-  it->second.state.updated_at = unixNow();
+  if (auto s = store()) s->save(changed);
+}
+
+void RoomDirectory::adopt(const std::string& room_id, const sdk::RoomState& stored) {
+  std::vector<sdk::SessionPtr> members;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = rooms_.find(room_id);
+    if (it == rooms_.end() || stored.updated_at <= it->second.state.updated_at) return;
+    it->second.state = stored;
+    it->second.state.room_id = room_id;
+    members = it->second.members;
+  }
+  for (const auto& m : members) m->send(syncStateJson(room_id, m->info().id));
+}
+
+sdk::Registration RoomDirectory::setStateStore(std::shared_ptr<sdk::RoomStateStore> store) {
+  {
+    std::lock_guard lock(hooks_mutex_);
+    store_ = std::move(store);
+  }
+  return sdk::Registration(std::make_shared<sdk::Revoker>([this] {
+    std::lock_guard lock(hooks_mutex_);
+    store_.reset();
+  }));
+}
+
+std::shared_ptr<sdk::RoomStateStore> RoomDirectory::store() const {
+  std::lock_guard lock(hooks_mutex_);
+  return store_;
+}
+
+std::vector<sdk::RoomState> RoomDirectory::localRooms() const {
+  std::vector<sdk::RoomState> states;
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, room] : rooms_)
+    if (!room.members.empty()) states.push_back(room.state);
+  return states;
 }
 
 namespace {

@@ -14,7 +14,8 @@
 
 namespace parley::rooms {
 
-class RoomDirectory final : public sdk::RoomsService {
+class RoomDirectory final : public sdk::RoomsService,
+                            public std::enable_shared_from_this<RoomDirectory> {
  public:
   using Clock = std::chrono::steady_clock;
   RoomDirectory(sdk::WebSockets& websockets, Clock::duration state_ttl);
@@ -26,8 +27,8 @@ class RoomDirectory final : public sdk::RoomsService {
   // Removes the session from its room; returns the room's remaining local members, or -1 when
   // the session was in no room.
   long leave(const std::string& session_id);
-  // Forgets the state of rooms that have been empty longer than the TTL.
-  void purgeIdle(Clock::time_point now = Clock::now());
+  // Forgets the state of rooms that have been empty longer than the TTL; returns their ids.
+  std::vector<std::string> purgeIdle(Clock::time_point now = Clock::now());
   std::string syncStateJson(const std::string& room_id, const std::string& session_id) const;
 
   // sdk::RoomsService
@@ -40,6 +41,8 @@ class RoomDirectory final : public sdk::RoomsService {
                    const std::function<void(sdk::RoomState&)>& change) override;
   sdk::Registration addRelay(Relay relay) override;
   sdk::Registration onMembership(MembershipObserver observer) override;
+  sdk::Registration setStateStore(std::shared_ptr<sdk::RoomStateStore> store) override;
+  std::vector<sdk::RoomState> localRooms() const override;
 
  private:
   struct Room {
@@ -50,6 +53,9 @@ class RoomDirectory final : public sdk::RoomsService {
   void deliver(const std::string& room_id, const std::string& json,
                const std::string& exclude_session);
   void notifyMembership(const std::string& room_id, std::size_t members);
+  std::shared_ptr<sdk::RoomStateStore> store() const;
+  // A stored state arrived for a room this instance had just started: take it if newer.
+  void adopt(const std::string& room_id, const sdk::RoomState& stored);
 
   sdk::WebSockets& websockets_;
   Clock::duration state_ttl_;
@@ -57,7 +63,8 @@ class RoomDirectory final : public sdk::RoomsService {
   std::unordered_map<std::string, Room> rooms_;
   std::unordered_map<std::string, std::string> room_of_;  // session id -> room id
 
-  std::mutex hooks_mutex_;
+  mutable std::mutex hooks_mutex_;
+  std::shared_ptr<sdk::RoomStateStore> store_;
   std::vector<std::shared_ptr<Relay>> relays_;
   std::vector<std::shared_ptr<MembershipObserver>> observers_;
 };

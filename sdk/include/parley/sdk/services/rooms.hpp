@@ -5,8 +5,10 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "parley/sdk/export.hpp"
 #include "parley/sdk/registration.hpp"
@@ -22,6 +24,18 @@ struct RoomState {
   bool is_streaming = false;
   int assist_intensity = 2;
   double updated_at = 0;  // Unix time of the last change
+};
+
+// Keeps room state beyond this instance's memory (the fanout plugin keeps it in Redis), so that a
+// member who rejoins on another instance finds the room as it was.
+class PARLEY_SDK_API RoomStateStore {
+ public:
+  virtual ~RoomStateStore();
+  // After every change; must not block (queue the write).
+  virtual void save(const RoomState& state) = 0;
+  // Looks a room up and calls `done` later, from any thread, with what it found.
+  virtual void load(const std::string& room_id,
+                    std::function<void(std::optional<RoomState>)> done) = 0;
 };
 
 class PARLEY_SDK_API RoomsService {
@@ -48,6 +62,12 @@ class PARLEY_SDK_API RoomsService {
   // Told when a room's local member count changes (0 = the last local member left).
   using MembershipObserver = std::function<void(const std::string& room_id, std::size_t members)>;
   virtual Registration onMembership(MembershipObserver observer) = 0;
+
+  // One store at a time. A room new to this instance is looked up in it; when the store knows a
+  // newer state, the room adopts it and its local members get a fresh sync_state.
+  virtual Registration setStateStore(std::shared_ptr<RoomStateStore> store) = 0;
+  // The states of the rooms that have local members (to refresh or rewrite them in a store).
+  virtual std::vector<RoomState> localRooms() const = 0;
 };
 
 }  // namespace parley::sdk
