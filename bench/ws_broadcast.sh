@@ -12,7 +12,7 @@ source bench/lib.sh
 rounds=${1:-5}
 frames=${2:-3000}
 members=${3:-1000}
-need_build bin/parleyd bin/parley_bench_ws_load bench-plugins/bench_flood.so
+need_build bin/parleyd bin/parley_bench_ws_load lib/parley/plugins/bench_flood.so
 need_node_peer
 ulimit -n "$(ulimit -Hn)"
 tmp=$(mktemp -d)
@@ -28,7 +28,7 @@ for ((r = 0; r < rounds; r++)); do
   for who in $( ((r % 2)) && echo "node parleyd" || echo "parleyd node"); do
     if [[ $who == parleyd ]]; then
       start "$tmp/parleyd.log" "$build/bin/parleyd" -D http.port=0 -D auth.operator_tokens=bench \
-        -D plugins.dir="$build/bench-plugins" -D plugins.load=bench_flood -D log.level=warning \
+        -D plugins.dir="$build/lib/parley/plugins" -D plugins.load=bench_flood -D log.level=warning \
         -D ws.max_connections=20000
       fps=$(measure "/ws/voice?token=bench")
       p_fps+=("$fps")

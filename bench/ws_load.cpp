@@ -5,10 +5,14 @@
 //   ws_load echo  PORT PATH RATE SECONDS     {"type":"ping"} at RATE/s; print RTT percentiles (us)
 //   ws_load count PORT PATH N SECONDS [MSG]  N sessions (one room); the first sends MSG; count
 //                                            text frames received by all for SECONDS; print fps
+//   ws_load relay PORT_A PATH RATE SECONDS PORT_B
+//                                            a member on A sends 200-byte room events at RATE/s;
+//                                            a member of the same room on B times their arrival
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -133,6 +137,14 @@ int echo(int port, const std::string& path, int rate, int seconds) {
       sent.push_back(now);
       next += interval;
     }
+    {
+      pollfd pfd{fd, POLLIN, 0};
+      const auto wait = now < end ? std::max(Clock::duration::zero(), next - Clock::now())
+                                  : Clock::duration(std::chrono::milliseconds(10));
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+      timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+      ppoll(&pfd, 1, &ts, nullptr);
+    }
     ssize_t got = recv(fd, tmp, sizeof tmp, 0);
     if (got > 0) {
       buf.append(tmp, static_cast<std::size_t>(got));
@@ -199,6 +211,64 @@ int count(int port, const std::string& path, int n, int seconds, const std::stri
   return 0;
 }
 
+int relay(int port_a, int port_b, const std::string& path, int rate, int seconds) {
+  int a = open_session(port_a, path), b = open_session(port_b, path);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // both joined, B subscribed
+  const int total = rate * seconds;
+  std::vector<Clock::time_point> sent(static_cast<std::size_t>(total));
+  std::vector<double> rtts;
+  std::string buf_a, buf_b;
+  static char tmp[65536];
+  const auto interval = std::chrono::nanoseconds(1000000000LL / rate);
+  auto next = Clock::now();
+  int i = 0;
+  const auto give_up = next + std::chrono::seconds(seconds + 5);
+  while (static_cast<int>(rtts.size()) < total && Clock::now() < give_up) {
+    if (i < total && Clock::now() >= next) {
+      std::string pad(150, 'x');
+      const std::string f = masked_text("{\"type\":\"room_event\",\"seq\":" + std::to_string(i) +
+                                        ",\"pad\":\"" + pad + "\"}");
+      sent[static_cast<std::size_t>(i++)] = Clock::now();
+      if (send(a, f.data(), f.size(), MSG_NOSIGNAL) < 0) die("send");
+      next += interval;
+    }
+    // Sleep until the next send is due or something arrives: a spinning client would take a core
+    // from the servers it measures.
+    {
+      pollfd fds[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+      const auto wait = i < total ? std::max(Clock::duration::zero(), next - Clock::now())
+                                  : Clock::duration(std::chrono::milliseconds(100));
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+      timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+      ppoll(fds, 2, &ts, nullptr);
+    }
+    // A gets its own events back (local members); read them so it never backs up.
+    while (recv(a, tmp, sizeof tmp, 0) > 0) {
+    }
+    ssize_t got;
+    while ((got = recv(b, tmp, sizeof tmp, 0)) > 0) {
+      buf_b.append(tmp, static_cast<std::size_t>(got));
+      const auto at = Clock::now();
+      parse_frames(buf_b, [&](int op, std::string_view p) {
+        const auto k = p.find("\"seq\":");
+        if (op != 1 || k == std::string_view::npos) return;
+        const int seq = std::atoi(std::string(p.substr(k + 6, 12)).c_str());
+        rtts.push_back(
+            std::chrono::duration<double, std::micro>(at - sent[static_cast<std::size_t>(seq)])
+                .count());
+      });
+    }
+  }
+  std::sort(rtts.begin(), rtts.end());
+  auto pct = [&](double q) {
+    return rtts.empty() ? 0.0 : rtts[static_cast<std::size_t>(q * (rtts.size() - 1))];
+  };
+  std::printf("samples %zu p50 %.1f p90 %.1f p99 %.1f p999 %.1f max %.1f lost %zu\n", rtts.size(),
+              pct(0.5), pct(0.9), pct(0.99), pct(0.999), rtts.empty() ? 0.0 : rtts.back(),
+              static_cast<std::size_t>(total) - rtts.size());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -211,5 +281,6 @@ int main(int argc, char** argv) {
   if (mode == "idle") return idle(port, path, a, secs);
   if (mode == "echo") return echo(port, path, a, secs);
   if (mode == "count") return count(port, path, a, secs, argc > 6 ? argv[6] : "");
+  if (mode == "relay" && argc > 6) return relay(port, std::atoi(argv[6]), path, a, secs);
   return 64;
 }
