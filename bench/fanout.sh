@@ -75,4 +75,4 @@ done
 t1=$(date +%s.%N)
 failures=$(metric "$port" fanout_publish_failures)
 awk -v n="$n" -v a="$t0" -v b="$t1" -v f="$failures" 'BEGIN {
-  printf "\nsustained: %d room events published in %.2f s = %.0f events/s, %d failures (queue bound: plugins.fanout_redis.max_queue)\n", n, b - a, n / (b - a), f }'
+  printf "\nsustained: %d room events published in %.2f s = %.0f events/s, %d failures (bound: plugins.fanout_redis.max_in_flight)\n", n, b - a, n / (b - a), f }'

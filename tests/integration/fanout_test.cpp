@@ -174,6 +174,24 @@ TEST(Fanout, RejoiningOnAnotherInstanceFindsTheRoomsState) {
   EXPECT_GT(std::stoi(ttl.substr(1)), 0) << "the state expires some day";
 }
 
+TEST(Fanout, EnvelopesOfAnyKeyOrderAreDeliveredAndMalformedOnesDropped) {
+  Redis redis(freePort());
+  Parleyd a(instanceArgs(redis.port()));
+  WsClient on_a = member(a);
+  ASSERT_TRUE(waitFor([&] { return redis.subscribers(kRoom) == 1; }, std::chrono::seconds(5)));
+  const std::string channel = "room:" + kRoom + ":events";
+  resp(redis.port(), {"PUBLISH", channel, "not json at all"});
+  resp(redis.port(), {"PUBLISH", channel, R"({"source_instance":"x","published_at":"soon"})"});
+  resp(redis.port(),
+       {"PUBLISH", channel,
+        R"({"payload":{"type":"interviewer_question","question":"From another shape of envelope"},)"
+        R"("published_at":1.5,"source_instance":"another-instance"})"});
+  EXPECT_EQ(questions(on_a, 1, std::chrono::seconds(5)),
+            std::vector<std::string>{"From another shape of envelope"});
+  EXPECT_TRUE(a.waitForErr("dropped a malformed message on " + channel, std::chrono::seconds(5)));
+  EXPECT_EQ(get(a.port(), "/healthz").status, 200);
+}
+
 TEST(Fanout, InstancesSubscribeOnlyWhileTheyServeTheRoom) {
   Redis redis(freePort());
   Parleyd a(instanceArgs(redis.port())), b(instanceArgs(redis.port()));

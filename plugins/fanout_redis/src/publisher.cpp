@@ -1,18 +1,27 @@
 #include "publisher.hpp"
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 namespace parley::fanout {
 
-Publisher::Publisher(RedisSettings settings, std::size_t max_queue, sdk::Logger& log,
+Publisher::Publisher(RedisSettings settings, std::size_t max_in_flight, sdk::Logger& log,
                      std::shared_ptr<sdk::Histogram> latency_ms,
                      std::shared_ptr<sdk::Counter> failures)
     : settings_(std::move(settings)),
-      max_queue_(max_queue),
+      max_in_flight_(max_in_flight),
       log_(log),
       latency_ms_(std::move(latency_ms)),
-      failures_(std::move(failures)) {}
+      failures_(std::move(failures)),
+      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
 Publisher::~Publisher() {
   stop();
+  close(wake_fd_);
 }
 
 void Publisher::start() {
@@ -20,12 +29,15 @@ void Publisher::start() {
 }
 
 void Publisher::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
+  stopping_ = true;
+  wakeUp();
   if (thread_.joinable()) thread_.join();
+}
+
+void Publisher::wakeUp() {
+  const std::uint64_t one = 1;
+  ssize_t n = ::write(wake_fd_, &one, sizeof one);
+  (void)n;
 }
 
 std::string Publisher::lastError() const {
@@ -33,124 +45,144 @@ std::string Publisher::lastError() const {
   return last_error_;
 }
 
-void Publisher::publish(std::string channel, std::string message) {
-  enqueue({{"PUBLISH", std::move(channel), std::move(message)}, {}, true});
+void Publisher::publish(const std::string& channel, const std::string& message) {
+  write({"PUBLISH", channel, message}, {}, true);
 }
 
-void Publisher::submit(std::vector<std::string> args, OnReply on_reply) {
-  enqueue({std::move(args), std::move(on_reply), false});
+void Publisher::submit(const std::vector<std::string>& args, OnReply on_reply) {
+  write(args, std::move(on_reply), false);
 }
 
-void Publisher::enqueue(Command command) {
+void Publisher::lose(bool is_publish, const OnReply& on_reply) {
+  if (is_publish) failures_->inc();
+  if (on_reply) on_reply(nullptr);
+}
+
+void Publisher::write(const std::vector<std::string>& args, OnReply on_reply, bool is_publish) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  char* command = nullptr;
+  const int size =
+      redisFormatCommandArgv(&command, static_cast<int>(argv.size()), argv.data(), lens.data());
+  if (size < 0) return lose(is_publish, on_reply);
+  std::unique_lock lock(mutex_);
+  // Redis away, or too much unanswered: lost, at most once (see README.md).
+  if (fd_ < 0 || in_flight_.size() >= max_in_flight_) {
+    lock.unlock();
+    redisFreeCommand(command);
+    return lose(is_publish, on_reply);
+  }
+  in_flight_.push_back({std::move(on_reply), is_publish, std::chrono::steady_clock::now()});
+  std::size_t sent = 0;
+  // Alone on the wire: write it now, no handoff. Behind others (a burst): join the buffer that the
+  // publisher thread writes in one go, which pipelines a burst instead of a syscall per event.
+  if (unsent_.empty() && in_flight_.size() == 1) {
+    const ssize_t n =
+        ::send(fd_, command, static_cast<std::size_t>(size), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) sent = static_cast<std::size_t>(n);  // an error shows up on the reading side
+  }
+  const bool rest = sent < static_cast<std::size_t>(size);
+  if (rest) unsent_.append(command + sent, static_cast<std::size_t>(size) - sent);
+  lock.unlock();
+  redisFreeCommand(command);
+  if (rest) wakeUp();  // the publisher thread sends it when the socket can take it
+}
+
+void Publisher::failInFlight(const std::string& why) {
+  std::deque<InFlight> lost;
   {
     std::lock_guard lock(mutex_);
-    if (queue_.size() < max_queue_) {
-      queue_.push_back(std::move(command));
-      wake_.notify_one();
-      return;
-    }
-  }
-  // The queue is bounded: while Redis is away, what does not fit is dropped (and counted).
-  std::deque<Command> lost;
-  lost.push_back(std::move(command));
-  drop(lost, 0);
-}
-
-void Publisher::drop(std::deque<Command>& lost, std::size_t from) {
-  for (std::size_t i = from; i < lost.size(); ++i) {
-    if (lost[i].is_publish) failures_->inc();
-    if (lost[i].on_reply) lost[i].on_reply(nullptr);
-  }
-}
-
-void Publisher::outage(const std::string& why) {
-  std::lock_guard lock(mutex_);
-  last_error_ = why;
-  if (!in_outage_) {
+    fd_ = -1;
+    unsent_.clear();
+    lost.swap(in_flight_);
+    last_error_ = why;
+    if (!in_outage_)
+      log_.warning("Redis publishing stopped: " + why + "; events are dropped until it is back");
     in_outage_ = true;
-    log_.warning("Redis publishing stopped: " + why + "; events are dropped until it is back");
   }
+  for (const auto& f : lost) lose(f.is_publish, f.on_reply);
 }
 
 void Publisher::run() {
   int attempt = 0;
-  RedisContext c;
-  std::deque<Command> batch;
-  while (true) {
+  while (!stopping_) {
+    std::string error;
+    RedisContext c = connectRedis(settings_, error);
     if (!c) {
-      std::string error;
-      c = connectRedis(settings_, error);
-      connected_ = c != nullptr;
-      if (!c) {
-        // Whatever waits is lost for now: at-most-once across an outage.
-        std::unique_lock lock(mutex_);
-        std::deque<Command> lost;
-        lost.swap(queue_);
-        lock.unlock();
-        outage(error);
-        drop(lost, 0);
-        lock.lock();
-        if (wake_.wait_for(lock, backoff(attempt++, settings_.reconnect_max),
-                           [&] { return stopping_; }))
-          return;
-        continue;
-      }
-      attempt = 0;
-      {
-        std::lock_guard lock(mutex_);
-        if (in_outage_) log_.info("Redis publishing resumed at " + settings_.where());
-        in_outage_ = false;
-        last_error_.clear();
-      }
-      if (on_connect_) on_connect_();
+      failInFlight(error);
+      pollfd wake{wake_fd_, POLLIN, 0};
+      poll(&wake, 1, static_cast<int>(backoff(attempt++, settings_.reconnect_max).count()));
+      continue;
     }
+    attempt = 0;
     {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (stopping_ && queue_.empty()) return;
-      batch.swap(queue_);
+      std::lock_guard lock(mutex_);
+      fd_ = c->fd;
+      if (in_outage_) log_.info("Redis publishing resumed at " + settings_.where());
+      in_outage_ = false;
+      last_error_.clear();
     }
-    if (!send(c.get(), batch)) {
-      c.reset();
-      connected_ = false;
-    }
-    batch.clear();
+    connected_ = true;
+    if (on_connect_) on_connect_();
+    serve(c.get());
+    connected_ = false;
+    failInFlight(std::string("Redis at ") + settings_.where() + ": " +
+                 (c->err ? c->errstr : "connection closed"));
   }
 }
 
-bool Publisher::send(redisContext* c, std::deque<Command>& batch) {
-  const auto sent_at = std::chrono::steady_clock::now();
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
-  for (const auto& cmd : batch) {
-    argv.clear();
-    lens.clear();
-    for (const auto& a : cmd.args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
+void Publisher::serve(redisContext* c) {
+  while (!stopping_) {
+    bool want_write;
+    {
+      std::lock_guard lock(mutex_);
+      want_write = !unsent_.empty();
     }
-    redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
-  }
-  std::size_t done = 0;
-  for (; done < batch.size(); ++done) {
+    pollfd fds[2] = {{c->fd, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0},
+                     {wake_fd_, POLLIN, 0}};
+    if (poll(fds, 2, 1000) < 0) continue;
+    if (fds[1].revents & POLLIN) {
+      std::uint64_t count;
+      while (::read(wake_fd_, &count, sizeof count) > 0) {
+      }
+    }
+    if (fds[0].revents & POLLOUT) {
+      std::lock_guard lock(mutex_);
+      const ssize_t n = ::send(c->fd, unsent_.data(), unsent_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n > 0)
+        unsent_.erase(0, static_cast<std::size_t>(n));
+      else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+        return;
+    }
+    if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+    if (redisBufferRead(c) != REDIS_OK) return;
     void* raw = nullptr;
-    if (redisGetReply(c, &raw) != REDIS_OK) break;
-    RedisReply reply(static_cast<redisReply*>(raw));
-    Command& cmd = batch[done];
-    if (cmd.is_publish) {
-      if (reply->type == REDIS_REPLY_ERROR) failures_->inc();
-      // The round trip of this PUBLISH: from when the pipeline went out to its reply.
-      else
-        latency_ms_->observe(
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent_at)
-                .count());
+    while (redisGetReplyFromReader(c, &raw) == REDIS_OK && raw) {
+      RedisReply reply(static_cast<redisReply*>(raw));
+      raw = nullptr;
+      InFlight f;
+      {
+        std::lock_guard lock(mutex_);
+        if (in_flight_.empty()) return;  // a reply to nothing: the stream is out of step
+        f = std::move(in_flight_.front());
+        in_flight_.pop_front();
+      }
+      if (f.is_publish) {
+        if (reply->type == REDIS_REPLY_ERROR)
+          failures_->inc();
+        else  // the PUBLISH round trip: from its write to its reply
+          latency_ms_->observe(std::chrono::duration<double, std::milli>(
+                                   std::chrono::steady_clock::now() - f.sent_at)
+                                   .count());
+      }
+      if (f.on_reply) f.on_reply(reply.get());
     }
-    if (cmd.on_reply) cmd.on_reply(reply.get());
+    if (c->err) return;
   }
-  if (done == batch.size()) return true;
-  outage(std::string("Redis at ") + settings_.where() + ": " + c->errstr);
-  drop(batch, done);
-  return false;
 }
 
 }  // namespace parley::fanout

@@ -1,14 +1,16 @@
-// Sends commands to Redis from a thread of its own, so that no event loop or plugin thread ever
-// waits on Redis: a bounded queue, drained by pipelining everything that accumulated since the
-// last round trip. Room events (PUBLISH) and room state (HSET, EXPIRE, HGETALL) go through it, in
-// order.
+// Sends commands to Redis without making any event loop or plugin thread wait on it. The thread
+// that publishes writes the command straight to the connection's socket (never blocking: what the
+// socket cannot take now is left for the publisher thread), so an event costs no thread handoff;
+// the publisher thread reads the replies, in order, and owns the connection's life: connecting,
+// reconnecting with capped backoff and jitter, failing what was in flight when it broke. Room
+// events (PUBLISH) and room state (HSET, EXPIRE, HGETALL) share the connection, in order.
 #pragma once
 
 #include <parley/sdk/context.hpp>
 #include <parley/sdk/metrics.hpp>
 
 #include <atomic>
-#include <condition_variable>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -23,53 +25,55 @@ namespace parley::fanout {
 
 class Publisher {
  public:
-  Publisher(RedisSettings settings, std::size_t max_queue, sdk::Logger& log,
+  // Called with the reply, or with null when the command was lost (Redis away, too many waiting).
+  using OnReply = std::function<void(const redisReply* reply)>;
+
+  Publisher(RedisSettings settings, std::size_t max_in_flight, sdk::Logger& log,
             std::shared_ptr<sdk::Histogram> latency_ms, std::shared_ptr<sdk::Counter> failures);
   ~Publisher();
 
   void start();
   void stop();
-  // Called with the reply, or with null when the command was lost (Redis away, queue full).
-  using OnReply = std::function<void(const redisReply* reply)>;
-
-  // Queues one PUBLISH; an event that is lost is counted as a publish failure.
-  void publish(std::string channel, std::string message);
-  // Queues any other command.
-  void submit(std::vector<std::string> args, OnReply on_reply = {});
-  // Runs on the publisher's thread after every (re)connection, before anything else is sent.
+  // One PUBLISH; an event that is lost is counted as a publish failure. Any thread.
+  void publish(const std::string& channel, const std::string& message);
+  // Any other command. Any thread.
+  void submit(const std::vector<std::string>& args, OnReply on_reply = {});
+  // Runs on the publisher thread after every (re)connection, before anything else is read.
   void onConnect(std::function<void()> hook) { on_connect_ = std::move(hook); }
   bool connected() const { return connected_.load(); }
   std::string lastError() const;
 
  private:
-  struct Command {
-    std::vector<std::string> args;
+  struct InFlight {
     OnReply on_reply;
-    bool is_publish = false;
+    bool is_publish;
+    std::chrono::steady_clock::time_point sent_at;
   };
-  void enqueue(Command command);
+  void write(const std::vector<std::string>& args, OnReply on_reply, bool is_publish);
   void run();
-  // Sends the batch pipelined; returns false when the connection failed (the rest is lost).
-  bool send(redisContext* c, std::deque<Command>& batch);
-  // Gives up on `lost` commands: counts the publishes, tells the others.
-  void drop(std::deque<Command>& lost, std::size_t from);
-  void outage(const std::string& why);
+  void serve(redisContext* c);  // until the connection fails or stop()
+  // Gives up on what was written but not answered: counts the publishes, tells the others.
+  void failInFlight(const std::string& why);
+  void lose(bool is_publish, const OnReply& on_reply);
+  void wakeUp();
 
   RedisSettings settings_;
-  std::size_t max_queue_;
+  std::size_t max_in_flight_;
   sdk::Logger& log_;
   std::shared_ptr<sdk::Histogram> latency_ms_;
   std::shared_ptr<sdk::Counter> failures_;
-
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Command> queue_;
   std::function<void()> on_connect_;
-  bool stopping_ = false;
-  bool in_outage_ = false;  // logged once per outage, not once per event
-  std::string last_error_;
+  int wake_fd_;
+  std::atomic<bool> stopping_{false};
   std::atomic<bool> connected_{false};
   std::thread thread_;
+
+  mutable std::mutex mutex_;  // the socket's write side, and what is in flight
+  int fd_ = -1;               // -1 while disconnected: writes are lost, and counted
+  std::string unsent_;        // bytes the socket did not take yet; the publisher thread sends them
+  std::deque<InFlight> in_flight_;
+  bool in_outage_ = false;  // logged once per outage, not once per event
+  std::string last_error_;
 };
 
 }  // namespace parley::fanout
