@@ -239,6 +239,15 @@ TEST(Fanout, OutageKeepsLocalRoomsCountsLossesAndResumes) {
   EXPECT_TRUE(
       waitFor([&] { return get(a.port(), "/readyz").status == 200; }, std::chrono::seconds(5)));
   EXPECT_EQ(metrics(a)->getValue<int>("fanout_publish_failures"), kLost);
+  // The new Redis started empty; the instances wrote their live rooms' state back.
+  const std::string key = "parley:room:" + kRoom + ":state";
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return resp(redis.port(), {"EXISTS", key}) == ":1\r\n";
+      },
+      std::chrono::seconds(5)));
+  EXPECT_NE(resp(redis.port(), {"HGET", key, "active_question"}).find("question number"),
+            std::string::npos);
 }
 
 TEST(Fanout, OptionalRedisAbsentAtStartServesLocally) {
