@@ -225,10 +225,12 @@ bool Connection::closingExpired(Clock::time_point now) const {
 void Connection::scheduleFlush() {
   if (flush_scheduled_ || want_write_) return;  // a flush is coming, or EPOLLOUT will call it
   flush_scheduled_ = true;
-  loop_.deferFlush([self = shared_from_this()] {
-    self->flush_scheduled_ = false;
-    self->flush();
-  });
+  loop_.deferFlush(shared_from_this());
+}
+
+void Connection::onFlush() {
+  flush_scheduled_ = false;
+  flush();  // after finish() (a keep-alive until the end of the iteration) there is nothing to do
 }
 
 void Connection::flush() {
@@ -292,7 +294,7 @@ void Connection::finish() {
   auto self = shared_from_this();
   server_.closed(self, reason_);
   // Other events for this connection may still sit in the loop's current batch.
-  loop_.deferFlush([self] {});
+  loop_.deferFlush(self);
 }
 
 }  // namespace parley::core::ws

@@ -49,6 +49,7 @@ class Connection final : public sdk::Session,
   EventLoop& loop() const { return loop_; }
   void begin();
   void onIo(std::uint32_t events) override;
+  void onFlush() override;
   void enqueue(const sdk::EncodedFrame& frame);  // reserve + push
   void push(const sdk::EncodedFrame& frame);     // a frame already reserved
   // Ends the session: the first reason decided wins. With a close code, a close frame is sent

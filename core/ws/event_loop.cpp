@@ -73,8 +73,8 @@ void EventLoop::unwatch(int fd) {
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
 }
 
-void EventLoop::deferFlush(std::function<void()> flush) {
-  flushes_.push_back(std::move(flush));
+void EventLoop::deferFlush(std::shared_ptr<IoHandler> handler) {
+  flushes_.push_back(std::move(handler));
 }
 
 void EventLoop::drainTasks() {
@@ -111,9 +111,9 @@ void EventLoop::run() {
     }
     // Flushing may queue more flushes (a connection closing); run until quiet.
     while (!flushes_.empty()) {
-      std::vector<std::function<void()>> flushes;
-      flushes.swap(flushes_);
-      for (auto& f : flushes) f();
+      flushing_.swap(flushes_);  // both keep their capacity: no allocation once warmed up
+      for (auto& h : flushing_) h->onFlush();
+      flushing_.clear();
     }
   }
   drainTasks();

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -19,6 +20,8 @@ class IoHandler {
  public:
   virtual ~IoHandler() = default;
   virtual void onIo(std::uint32_t epoll_events) = 0;
+  // Called once per deferFlush(), at the end of the loop iteration.
+  virtual void onFlush() {}
 };
 
 class EventLoop {
@@ -41,9 +44,10 @@ class EventLoop {
   void watch(int fd, std::uint32_t events, IoHandler* handler);
   void change(int fd, std::uint32_t events, IoHandler* handler);
   void unwatch(int fd);
-  // Runs once at the end of the current iteration, after all events and tasks: where
-  // connections flush what this iteration queued, so consecutive frames leave in one write.
-  void deferFlush(std::function<void()> flush);
+  // Calls handler->onFlush() at the end of the current iteration, after all events and tasks:
+  // where connections flush what this iteration queued, so consecutive frames leave in one write.
+  // The loop holds the handler until then. No allocation per call: this is on every broadcast.
+  void deferFlush(std::shared_ptr<IoHandler> handler);
 
  private:
   void run();
@@ -59,7 +63,7 @@ class EventLoop {
   std::atomic<std::thread::id> thread_id_{};
   std::mutex tasks_mutex_;
   std::vector<std::function<void()>> tasks_;
-  std::vector<std::function<void()>> flushes_;
+  std::vector<std::shared_ptr<IoHandler>> flushes_, flushing_;
 };
 
 }  // namespace parley::core::ws
