@@ -304,8 +304,7 @@ void WsServer::sendError(const std::shared_ptr<Connection>& c, std::string_view 
 
 void WsServer::dispatchText(const std::shared_ptr<Connection>& c, std::string& json) {
   const MessageKind kind = classifyMessage(json);
-  if (kind.type.empty() && !kind.error_code.empty())
-    return sendError(c, kind.error_code, kind.error_message);
+  if (!kind.error_code.empty()) return sendError(c, kind.error_code, kind.error_message);
   const std::string& type = kind.type;
   // The core's own messages.
   if (type == "ping") {

@@ -1,7 +1,6 @@
 #include "publisher.hpp"
 
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,12 +15,10 @@ Publisher::Publisher(RedisSettings settings, std::size_t max_in_flight, sdk::Log
       max_in_flight_(max_in_flight),
       log_(log),
       latency_ms_(std::move(latency_ms)),
-      failures_(std::move(failures)),
-      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+      failures_(std::move(failures)) {}
 
 Publisher::~Publisher() {
   stop();
-  close(wake_fd_);
 }
 
 void Publisher::start() {
@@ -30,14 +27,8 @@ void Publisher::start() {
 
 void Publisher::stop() {
   stopping_ = true;
-  wakeUp();
+  wake_.signal();
   if (thread_.joinable()) thread_.join();
-}
-
-void Publisher::wakeUp() {
-  const std::uint64_t one = 1;
-  ssize_t n = ::write(wake_fd_, &one, sizeof one);
-  (void)n;
 }
 
 std::string Publisher::lastError() const {
@@ -89,7 +80,7 @@ void Publisher::write(const std::vector<std::string>& args, OnReply on_reply, bo
   if (rest) unsent_.append(command + sent, static_cast<std::size_t>(size) - sent);
   lock.unlock();
   redisFreeCommand(command);
-  if (rest) wakeUp();  // the publisher thread sends it when the socket can take it
+  if (rest) wake_.signal();  // the publisher thread sends it when the socket can take it
 }
 
 void Publisher::failInFlight(const std::string& why) {
@@ -114,7 +105,7 @@ void Publisher::run() {
     RedisContext c = connectRedis(settings_, error);
     if (!c) {
       failInFlight(error);
-      pollfd wake{wake_fd_, POLLIN, 0};
+      pollfd wake{wake_.fd(), POLLIN, 0};
       poll(&wake, 1, static_cast<int>(backoff(attempt++, settings_.reconnect_max).count()));
       continue;
     }
@@ -143,12 +134,10 @@ void Publisher::serve(redisContext* c) {
       want_write = !unsent_.empty();
     }
     pollfd fds[2] = {{c->fd, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0},
-                     {wake_fd_, POLLIN, 0}};
+                     {wake_.fd(), POLLIN, 0}};
     if (poll(fds, 2, 1000) < 0) continue;
     if (fds[1].revents & POLLIN) {
-      std::uint64_t count;
-      while (::read(wake_fd_, &count, sizeof count) > 0) {
-      }
+      wake_.drain();
     }
     if (fds[0].revents & POLLOUT) {
       std::lock_guard lock(mutex_);

@@ -55,7 +55,6 @@ class Publisher {
   // Gives up on what was written but not answered: counts the publishes, tells the others.
   void failInFlight(const std::string& why);
   void lose(bool is_publish, const OnReply& on_reply);
-  void wakeUp();
 
   RedisSettings settings_;
   std::size_t max_in_flight_;
@@ -63,7 +62,7 @@ class Publisher {
   std::shared_ptr<sdk::Histogram> latency_ms_;
   std::shared_ptr<sdk::Counter> failures_;
   std::function<void()> on_connect_;
-  int wake_fd_;
+  Wakeup wake_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> connected_{false};
   std::thread thread_;

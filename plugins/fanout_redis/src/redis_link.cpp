@@ -1,5 +1,8 @@
 #include "redis_link.hpp"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <random>
 
@@ -25,6 +28,23 @@ bool command(redisContext* c, std::string& error, const char* what, const char* 
   return true;
 }
 }  // namespace
+
+Wakeup::Wakeup() : fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+Wakeup::~Wakeup() {
+  close(fd_);
+}
+
+void Wakeup::signal() {
+  const std::uint64_t one = 1;
+  ssize_t n = ::write(fd_, &one, sizeof one);
+  (void)n;  // EAGAIN: a wake-up is pending already
+}
+
+void Wakeup::drain() {
+  std::uint64_t count;
+  while (::read(fd_, &count, sizeof count) > 0) {
+  }
+}
 
 RedisContext connectRedis(const RedisSettings& s, std::string& error) {
   const timeval connect_timeout = toTimeval(s.connect_timeout);

@@ -34,6 +34,21 @@ struct ReplyFree {
 };
 using RedisReply = std::unique_ptr<redisReply, ReplyFree>;
 
+// Wakes the publisher or subscriber thread out of poll(): an eventfd it polls beside its socket.
+class Wakeup {
+ public:
+  Wakeup();
+  ~Wakeup();
+  Wakeup(const Wakeup&) = delete;
+  Wakeup& operator=(const Wakeup&) = delete;
+  int fd() const { return fd_; }
+  void signal();  // any thread
+  void drain();   // the polling thread, once poll() says it fired
+
+ private:
+  int fd_;
+};
+
 // Connects, authenticates and selects the database; on failure returns null and says why.
 RedisContext connectRedis(const RedisSettings& settings, std::string& error);
 

@@ -1,7 +1,6 @@
 #include "subscriber.hpp"
 
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <vector>
@@ -9,14 +8,10 @@
 namespace parley::fanout {
 
 Subscriber::Subscriber(RedisSettings settings, sdk::Logger& log, OnMessage on_message)
-    : settings_(std::move(settings)),
-      log_(log),
-      on_message_(std::move(on_message)),
-      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+    : settings_(std::move(settings)), log_(log), on_message_(std::move(on_message)) {}
 
 Subscriber::~Subscriber() {
   stop();
-  close(wake_fd_);
 }
 
 void Subscriber::start() {
@@ -25,14 +20,8 @@ void Subscriber::start() {
 
 void Subscriber::stop() {
   stopping_ = true;
-  wakeUp();
+  wake_.signal();
   if (thread_.joinable()) thread_.join();
-}
-
-void Subscriber::wakeUp() {
-  const std::uint64_t one = 1;
-  ssize_t n = write(wake_fd_, &one, sizeof one);
-  (void)n;
 }
 
 void Subscriber::want(const std::string& channel, bool subscribed) {
@@ -43,7 +32,7 @@ void Subscriber::want(const std::string& channel, bool subscribed) {
     else
       wanted_.erase(channel);
   }
-  wakeUp();
+  wake_.signal();
 }
 
 bool Subscriber::reconcile(redisContext* c, std::set<std::string>& active) {
@@ -93,7 +82,7 @@ void Subscriber::run() {
     if (!c) {
       if (!in_outage) log_.warning("Redis subscriber: " + error + "; retrying");
       in_outage = true;
-      pollfd wake{wake_fd_, POLLIN, 0};
+      pollfd wake{wake_.fd(), POLLIN, 0};
       poll(&wake, 1, static_cast<int>(backoff(attempt++, settings_.reconnect_max).count()));
       continue;
     }
@@ -104,12 +93,10 @@ void Subscriber::run() {
     std::set<std::string> active;  // what this connection is subscribed to
     bool healthy = reconcile(c.get(), active);
     while (healthy && !stopping_) {
-      pollfd fds[2] = {{c->fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+      pollfd fds[2] = {{c->fd, POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
       if (poll(fds, 2, 1000) < 0) continue;
       if (fds[1].revents & POLLIN) {
-        std::uint64_t count;
-        while (read(wake_fd_, &count, sizeof count) > 0) {
-        }
+        wake_.drain();
         healthy = reconcile(c.get(), active);
       }
       if (healthy && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)))

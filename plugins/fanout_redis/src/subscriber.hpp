@@ -35,12 +35,11 @@ class Subscriber {
   // Brings the connection's subscriptions in line with wanted_; false if the connection failed.
   bool reconcile(redisContext* c, std::set<std::string>& active);
   bool readReplies(redisContext* c);
-  void wakeUp();
 
   RedisSettings settings_;
   sdk::Logger& log_;
   OnMessage on_message_;
-  int wake_fd_ = -1;
+  Wakeup wake_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> connected_{false};
   std::mutex mutex_;
