@@ -7,7 +7,10 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/StreamSocket.h>
 
+#include <unistd.h>
+
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include "tests/support/http_client.hpp"
@@ -108,6 +111,16 @@ void ask(WsClient& c, const std::string& tag, int n) {
 
 Poco::JSON::Object::Ptr metrics(const Parleyd& p) {
   return get(p.port(), "/api/system/metrics", bearer(kOperatorToken)).json();
+}
+
+// User + system CPU time of a process, from /proc/PID/stat.
+double cpuSeconds(pid_t pid) {
+  std::istringstream stat(readFile("/proc/" + std::to_string(pid) + "/stat"));
+  std::string field;
+  double ticks = 0;
+  for (int i = 1; i <= 15 && stat >> field; ++i)
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime (comm has no spaces here)
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
@@ -257,6 +270,11 @@ TEST(Fanout, OptionalRedisAbsentAtStartServesLocally) {
   ask(one, "Local", 2);
   EXPECT_EQ(questions(two, 2, std::chrono::seconds(5)).size(), 2u);
   EXPECT_TRUE(a.waitForErr("cannot connect to Redis", std::chrono::seconds(5)));
+  // Joining signalled the subscriber during the outage: it must keep backing off, not retry in a
+  // loop. Over 2 s of outage the process stays far from a busy core.
+  const double busy = cpuSeconds(a.pid());
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_LT(cpuSeconds(a.pid()) - busy, 0.5);
 }
 
 }  // namespace

@@ -107,6 +107,7 @@ void Publisher::run() {
       failInFlight(error);
       pollfd wake{wake_.fd(), POLLIN, 0};
       poll(&wake, 1, static_cast<int>(backoff(attempt++, settings_.reconnect_max).count()));
+      wake_.drain();  // else a signal during the outage would cut every later wait short
       continue;
     }
     attempt = 0;

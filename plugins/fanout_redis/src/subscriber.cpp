@@ -84,6 +84,7 @@ void Subscriber::run() {
       in_outage = true;
       pollfd wake{wake_.fd(), POLLIN, 0};
       poll(&wake, 1, static_cast<int>(backoff(attempt++, settings_.reconnect_max).count()));
+      wake_.drain();  // else a signal during the outage would cut every later wait short
       continue;
     }
     if (in_outage) log_.info("Redis subscriber reconnected to " + settings_.where());
