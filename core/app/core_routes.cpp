@@ -5,6 +5,8 @@
 #include "core/http/router.hpp"
 #include "core/metrics/registry.hpp"
 #include "core/plugins/host.hpp"
+#include "core/upstream/upstream_client.hpp"
+#include "core/ws/ws_server.hpp"
 #include "parley/sdk/json.hpp"
 
 namespace parley::core {
@@ -17,12 +19,15 @@ std::vector<std::shared_ptr<sdk::Revoker>> addCoreRoutes(Router& router,
   using sdk::Response;
   std::vector<std::shared_ptr<sdk::Revoker>> routes;
 
-  routes.push_back(router.add("core", "GET", "/healthz", AuthPolicy::kPublic, [](const Request&) {
-    return Response::json(200, "{\"status\":\"ok\"}");
-  }));
+  // All on the event loop: none of them blocks (a plugin's health() must not).
+  constexpr auto kLoop = sdk::RunOn::kLoop;
+  routes.push_back(router.add(
+      "core", "GET", "/healthz", AuthPolicy::kPublic,
+      [](const Request&) { return Response::json(200, "{\"status\":\"ok\"}"); }, kLoop));
 
-  routes.push_back(
-      router.add("core", "GET", "/readyz", AuthPolicy::kPublic, [&plugins](const Request&) {
+  routes.push_back(router.add(
+      "core", "GET", "/readyz", AuthPolicy::kPublic,
+      [&plugins](const Request&) {
         bool ready = true;
         std::string list;
         for (const auto& st : plugins.status()) {
@@ -47,26 +52,64 @@ std::vector<std::shared_ptr<sdk::Revoker>> addCoreRoutes(Router& router,
                                                            "\",\"plugins\":[" + list + "]}");
         if (!ready) r.headers.emplace_back("Retry-After", "1");
         return r;
-      }));
+      },
+      kLoop));
 
   routes.push_back(router.add(
-      "core", "GET", "/api/system/metrics", AuthPolicy::kBearer, [&metrics](const Request&) {
+      "core", "GET", "/api/system/metrics", AuthPolicy::kBearer,
+      [&metrics](const Request&) {
         Response r;
         r.body.reserve(2048);
         const double now = static_cast<double>(Poco::Timestamp().epochMicroseconds()) / 1e6;
         metrics.writeJson(r.body, now);
         return r;
-      }));
+      },
+      kLoop));
 
-  routes.push_back(
-      router.add("core", "GET", "/metrics", AuthPolicy::kBearer, [&metrics](const Request&) {
+  routes.push_back(router.add(
+      "core", "GET", "/metrics", AuthPolicy::kBearer,
+      [&metrics](const Request&) {
         Response r;
         r.content_type = "text/plain; version=0.0.4; charset=utf-8";
         r.body.reserve(8192);
         metrics.writePrometheus(r.body);
         return r;
-      }));
+      },
+      kLoop));
   return routes;
+}
+
+std::vector<std::shared_ptr<sdk::Revoker>> addCoreMetrics(MetricsRegistry& metrics,
+                                                          const ws::WsServer& websockets,
+                                                          UpstreamClient& upstreams) {
+  std::vector<std::shared_ptr<sdk::Revoker>> regs;
+  regs.push_back(metrics.addGauge("core", "ws_connections_active", "Open websocket connections.",
+                                  websockets.connectionsGauge()));
+  sdk::CategorySpec disconnects{"ws_disconnects_total", {}, "Websocket disconnects, by reason."};
+  for (std::size_t r = 0; r <= static_cast<std::size_t>(sdk::DisconnectReason::kOther); ++r)
+    disconnects.names.push_back(std::string("ws_disconnect_") +
+                                sdk::reasonName(static_cast<sdk::DisconnectReason>(r)));
+  regs.push_back(metrics.addCategories("core", disconnects, websockets.disconnects()));
+
+  UpstreamInstruments& up = upstreams.instruments();
+  regs.push_back(metrics.addLabeled(
+      "core",
+      sdk::LabeledSpec{"upstream_connects", "protocol", UpstreamClient::protocolNames(),
+                       "Outbound connections established (TCP, TLS and handshake done)."},
+      up.connects));
+  regs.push_back(metrics.addLabeled(
+      "core",
+      sdk::LabeledSpec{"upstream_failures", "reason", UpstreamClient::failureNames(),
+                       "Outbound connections that failed, by why."},
+      up.failures));
+  regs.push_back(
+      metrics.addGauge("core", "upstream_open", "Outbound connections open now.", up.open));
+  regs.push_back(metrics.addAverage(
+      "core",
+      sdk::AverageSpec{"avg_upstream_tls_handshake_ms", "upstream_tls_handshake_total_ms",
+                       "upstream_tls_handshake_samples", "Outbound TLS handshake duration.", 2},
+      up.tls_handshake_ms));
+  return regs;
 }
 
 }  // namespace parley::core

@@ -1,4 +1,5 @@
-// The endpoints the core itself serves: liveness, readiness and the two metrics views.
+// What the core itself serves and counts: liveness, readiness, the two metrics views, and the
+// instruments of what it owns (websocket sessions and their disconnects, upstream connections).
 #pragma once
 
 #include <memory>
@@ -11,9 +12,17 @@ namespace parley::core {
 class Router;
 class MetricsRegistry;
 class PluginHost;
+class UpstreamClient;
+namespace ws {
+class WsServer;
+}
 
 std::vector<std::shared_ptr<sdk::Revoker>> addCoreRoutes(Router& router,
                                                          const MetricsRegistry& metrics,
                                                          const PluginHost& plugins);
+
+std::vector<std::shared_ptr<sdk::Revoker>> addCoreMetrics(MetricsRegistry& metrics,
+                                                          const ws::WsServer& websockets,
+                                                          UpstreamClient& upstreams);
 
 }  // namespace parley::core

@@ -14,6 +14,7 @@
 #include <csignal>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "core/app/core_routes.hpp"
 #include "core/app/settings.hpp"
@@ -21,10 +22,13 @@
 #include "core/http/http_server.hpp"
 #include "core/http/router.hpp"
 #include "core/metrics/registry.hpp"
+#include "core/net/loop_group.hpp"
 #include "core/plugins/host.hpp"
+#include "core/runtime/access_registry.hpp"
 #include "core/runtime/event_bus.hpp"
 #include "core/runtime/services.hpp"
-#include "core/runtime/timers.hpp"
+#include "core/runtime/worker_pool.hpp"
+#include "core/upstream/upstream_client.hpp"
 #include "core/ws/ws_server.hpp"
 #include "parley/sdk/abi.hpp"
 #include "parley/sdk/errors.hpp"
@@ -134,21 +138,27 @@ class Parleyd : public Poco::Util::ServerApplication {
     MetricsRegistry metrics;
     Router router;
     EventBus events(report);
-    TimerService timers(report);
     ServiceRegistry services;
-    ws::WsServer websockets(settings.ws, auth, log, report);
-    PluginHost plugins(CoreServices{metrics, router, events, timers, services, websockets}, log);
+    AccessRegistry access(report);
+    WorkerPool workers(settings.worker_threads, settings.worker_queue, report);
+    net::LoopGroup loops(settings.loop_threads,
+                         [&log](const std::string& what) { log.error(what); });
+    UpstreamClient upstreams(settings.upstream, workers);
+    ws::WsServer websockets(settings.ws, auth, access, workers, log, report);
+    auto core_metrics = addCoreMetrics(metrics, websockets, upstreams);
+    PluginHost plugins(CoreServices{metrics, router, events, services, websockets, loops, workers,
+                                    access, upstreams},
+                       log);
     plugins.load(settings.plugins_dir, settings.plugins_load, settings.plugins_optional);
     plugins.configure(settings.plugin_sections);
 
     if (check_) return printCheck(settings, plugins);
 
+    loops.start();
     auto core_routes = addCoreRoutes(router, metrics, plugins);
     plugins.start();
-    websockets.start();
-    HttpServer server(settings.http, router, auth, log);
-    server.setUpgrade(websockets.path(),
-                      [&websockets](auto& req, auto& resp) { websockets.upgrade(req, resp); });
+    HttpServer server(settings.http, loops, workers, router, auth, access, log);
+    server.setUpgrade(websockets.path(), &websockets);
     server.start();
 
     std::cout << "parleyd " PARLEY_VERSION " listening on http://" << settings.http.host << ":"
@@ -165,16 +175,39 @@ class Parleyd : public Poco::Util::ServerApplication {
     std::cout.flush();
 
     waitForTerminationRequest();
-    log.information("stopping: draining HTTP connections");
-    const std::chrono::milliseconds deadline(settings.shutdown_deadline_ms);
-    if (!server.stop(deadline))
+    // One deadline for everything: HTTP requests in flight and websocket sessions together.
+    const auto until =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(settings.shutdown_deadline_ms);
+    log.information("stopping: draining HTTP connections, closing %d websocket session(s)",
+                    websockets.connections());
+    server.stopAccepting();
+    server.drain();
+    websockets.closeAll();
+    auto quiet = [&] { return server.connections() == 0 && websockets.connections() == 0; };
+    while (!quiet() && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (!quiet()) {
       log.warning("shutdown deadline reached; remaining connections were closed");
-    // Websockets close (1001) while the plugins that count and clean up after them still run.
-    log.information("closing %d websocket session(s)", websockets.connections());
-    websockets.shutdown(deadline);
+      server.abortAll();
+      websockets.abortAll();
+    }
+    // Plugin code still running (a handler on a worker) must not have its plugin stopped under
+    // it; past the deadline nobody waits for it either.
+    if (!workers.waitIdle(until)) {
+      std::string owners;
+      for (const auto& owner : workers.running()) owners += (owners.empty() ? "" : ", ") + owner;
+      log.error(
+          "shutdown deadline reached with blocking work still running (plugin: %s); "
+          "exiting without stopping plugins",
+          owners);
+      std::cout.flush();
+      std::_Exit(1);
+    }
     plugins.stop();
     for (auto& r : core_routes) r->revoke();
-    timers.shutdown();
+    for (auto& r : core_metrics) r->revoke();
+    workers.stop();
+    loops.stop();
     log.information("stopped");
     return EXIT_OK;
   }
@@ -183,7 +216,8 @@ class Parleyd : public Poco::Util::ServerApplication {
     int problems = 0;
     std::cout << "configuration: " << settings.source << "\n"
               << "listen: " << settings.http.host << ":" << settings.http.port << " ("
-              << settings.http.threads << " threads)\n"
+              << settings.loop_threads << " event loops, " << settings.worker_threads
+              << " workers)\n"
               << "auth: " << settings.auth.operator_tokens.size() << " operator token(s)"
               << (settings.auth.hs256_secret.empty() ? "" : ", HS256 JWTs")
               << (settings.auth.public_key_file.empty() ? "" : ", public-key JWTs") << "\n"

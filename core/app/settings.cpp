@@ -59,28 +59,38 @@ std::vector<ConfigKey> coreConfigKeys(const std::string& exe_dir) {
       ConfigKey("http.host", T::kString, "127.0.0.1", "Address to listen on."),
       ConfigKey("http.port", T::kInt, "8080", "TCP port to listen on; 0 picks a free one.", 0,
                 65535),
-      ConfigKey("http.threads", T::kInt, "32",
-                "HTTP handler threads. Each kept-alive connection holds one while it is open.", 1,
-                1024),
-      ConfigKey("http.max_queued", T::kInt, "256",
-                "Accepted connections that may wait for a thread; beyond it clients get 503.", 1,
-                65536),
+      ConfigKey("http.max_connections", T::kInt, "10000",
+                "Open HTTP connections allowed (websockets count under ws.max_connections); "
+                "beyond it clients get 503 with Retry-After.",
+                1, 1000000),
       ConfigKey("http.max_body_bytes", T::kInt, "1048576",
                 "Largest request body accepted (413 beyond).", 0, 1 << 30),
-      ConfigKey("http.read_timeout_ms", T::kInt, "10000",
-                "A connection silent for this long while sending a request is closed.", 100,
-                600000),
+      ConfigKey("http.max_header_bytes", T::kInt, "16384",
+                "Largest request head, request line and header fields together (431 beyond).", 1024,
+                1048576),
+      ConfigKey("http.max_headers", T::kInt, "100", "Most header fields in a request (431 beyond).",
+                1, 10000),
+      ConfigKey("http.header_timeout_ms", T::kInt, "10000",
+                "A request head must arrive whole within this time of its first byte, however "
+                "the bytes trickle in (408 otherwise).",
+                100, 600000),
       ConfigKey("http.request_deadline_ms", T::kInt, "30000",
-                "A request body must arrive within this time (408 otherwise).", 100, 3600000),
+                "A request body must arrive whole within this time of its head (408 otherwise).",
+                100, 3600000),
       ConfigKey("http.keepalive_timeout_ms", T::kInt, "5000",
-                "An idle kept-alive connection is closed after this long.", 0, 600000),
+                "An idle kept-alive connection is closed after this long.", 100, 600000),
       ConfigKey("http.max_keepalive_requests", T::kInt, "10000",
                 "Requests served on one connection before it is closed.", 1, 10000000),
       ConfigKey("ws.loop_threads", T::kInt, "2",
-                "Event-loop threads serving every websocket connection.", 1, 64),
-      ConfigKey("ws.worker_threads", T::kInt, "2",
-                "Threads for message handlers that may block; a session's messages stay in order.",
-                1, 256),
+                "Event-loop threads serving every connection: HTTP, websockets and upstreams.", 1,
+                64),
+      ConfigKey("workers.threads", T::kInt, "4",
+                "Threads for work that may block (storage, blocking handlers, name lookups).", 1,
+                256),
+      ConfigKey("workers.max_queued", T::kInt, "4096",
+                "Blocking work that may wait for a worker; beyond it requests get 503 and "
+                "sessions stop being read until it drains.",
+                1, 1000000),
       ConfigKey("ws.max_connections", T::kInt, "10000",
                 "Open websocket connections allowed; beyond it upgrades get 503.", 1, 1000000),
       ConfigKey("ws.max_message_bytes", T::kInt, "65536",
@@ -88,6 +98,10 @@ std::vector<ConfigKey> coreConfigKeys(const std::string& exe_dir) {
       ConfigKey("ws.max_send_queue_bytes", T::kInt, "1048576",
                 "Bytes queued for one client before it is disconnected as a slow consumer.", 1024,
                 1073741824),
+      ConfigKey("ws.max_queued_work_bytes", T::kInt, "1048576",
+                "Bytes of one session's messages waiting for worker handlers; past it the "
+                "session is not read until they drain.",
+                1024, 1073741824),
       ConfigKey("ws.socket_send_buffer_bytes", T::kInt, "0",
                 "Kernel send buffer per websocket (SO_SNDBUF); 0 keeps the kernel's autotuning, "
                 "which can hold megabytes per connection before ws.max_send_queue_bytes applies.",
@@ -98,6 +112,11 @@ std::vector<ConfigKey> coreConfigKeys(const std::string& exe_dir) {
                 "A session that sends nothing (not even a pong) for this long is closed "
                 "(socket_closed), at its next heartbeat.",
                 10, 86400000),
+      ConfigKey("upstream.tls_ca_file", T::kString, "",
+                "A PEM file of CAs trusted for outbound TLS beside the system's store (a private "
+                "CA); empty for none."),
+      ConfigKey("upstream.dns_cache_sec", T::kInt, "60",
+                "How long a resolved upstream name is reused.", 0, 86400),
       ConfigKey(
           "auth.operator_tokens", T::kList, "",
           "Static bearer tokens for operators and monitoring, comma-separated. When neither these "
@@ -121,8 +140,9 @@ std::vector<ConfigKey> coreConfigKeys(const std::string& exe_dir) {
       ConfigKey("log.level", T::kString, "information",
                 "One of: fatal, critical, error, warning, notice, information, debug, trace."),
       ConfigKey("shutdown.deadline_ms", T::kInt, "10000",
-                "On SIGTERM, in-flight requests get this long before connections are closed.", 0,
-                600000),
+                "On SIGTERM, in-flight requests and websocket sessions get this long, together, "
+                "to finish before what is left is closed.",
+                0, 600000),
   };
 }
 
@@ -174,21 +194,26 @@ Settings loadSettings(const std::string& file, const Defines& defines, const std
   s.source = file.empty() ? "embedded defaults" : file;
   s.http.host = core.getString("http.host");
   s.http.port = static_cast<int>(core.getInt("http.port"));
-  s.http.threads = static_cast<int>(core.getInt("http.threads"));
-  s.http.max_queued = static_cast<int>(core.getInt("http.max_queued"));
+  s.http.max_connections = static_cast<int>(core.getInt("http.max_connections"));
   s.http.max_body_bytes = core.getInt("http.max_body_bytes");
-  s.http.read_timeout_ms = static_cast<int>(core.getInt("http.read_timeout_ms"));
+  s.http.max_header_bytes = static_cast<std::size_t>(core.getInt("http.max_header_bytes"));
+  s.http.max_headers = static_cast<std::size_t>(core.getInt("http.max_headers"));
+  s.http.header_timeout_ms = static_cast<int>(core.getInt("http.header_timeout_ms"));
   s.http.request_deadline_ms = static_cast<int>(core.getInt("http.request_deadline_ms"));
   s.http.keepalive_timeout_ms = static_cast<int>(core.getInt("http.keepalive_timeout_ms"));
   s.http.max_keepalive_requests = static_cast<int>(core.getInt("http.max_keepalive_requests"));
-  s.ws.loop_threads = static_cast<int>(core.getInt("ws.loop_threads"));
-  s.ws.worker_threads = static_cast<int>(core.getInt("ws.worker_threads"));
+  s.loop_threads = static_cast<int>(core.getInt("ws.loop_threads"));
+  s.worker_threads = static_cast<int>(core.getInt("workers.threads"));
+  s.worker_queue = static_cast<std::size_t>(core.getInt("workers.max_queued"));
   s.ws.max_connections = static_cast<int>(core.getInt("ws.max_connections"));
   s.ws.max_message_bytes = static_cast<std::size_t>(core.getInt("ws.max_message_bytes"));
   s.ws.max_send_queue_bytes = static_cast<std::size_t>(core.getInt("ws.max_send_queue_bytes"));
+  s.ws.max_queued_work_bytes = static_cast<std::size_t>(core.getInt("ws.max_queued_work_bytes"));
   s.ws.socket_send_buffer_bytes = static_cast<int>(core.getInt("ws.socket_send_buffer_bytes"));
   s.ws.ping_interval = std::chrono::milliseconds(core.getInt("ws.ping_interval_ms"));
   s.ws.idle_timeout = std::chrono::milliseconds(core.getInt("ws.idle_timeout_ms"));
+  s.upstream.tls_ca_file = core.getString("upstream.tls_ca_file");
+  s.upstream.dns_cache = std::chrono::seconds(core.getInt("upstream.dns_cache_sec"));
   s.auth.operator_tokens = core.getList("auth.operator_tokens");
   s.auth.hs256_secret = core.getString("auth.jwt.hs256_secret");
   s.auth.public_key_file = core.getString("auth.jwt.public_key_file");

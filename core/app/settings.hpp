@@ -11,6 +11,7 @@
 #include "core/http/bearer_auth.hpp"
 #include "core/http/http_server.hpp"
 #include "core/plugins/host.hpp"
+#include "core/upstream/upstream_client.hpp"
 #include "core/ws/ws_server.hpp"
 #include "parley/sdk/config.hpp"
 
@@ -20,6 +21,10 @@ struct Settings {
   std::string source;  // the file read, or "embedded defaults"
   HttpSettings http;
   ws::WsSettings ws;
+  UpstreamSettings upstream;
+  int loop_threads = 2;
+  int worker_threads = 4;
+  std::size_t worker_queue = 4096;
   BearerAuthConfig auth;
   std::string plugins_dir;
   std::vector<std::string> plugins_load;

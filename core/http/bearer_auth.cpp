@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <stdexcept>
 
 #include "Poco/Crypto/ECKey.h"
@@ -42,11 +43,11 @@ std::string_view Trim(std::string_view text) {
 }
 
 AuthResult Accept(std::string subject, bool is_operator) {
-  return {true, std::move(subject), is_operator, {}, {}};
+  return {true, std::move(subject), is_operator, {}, {}, {}};
 }
 
 AuthResult Refuse(const char* code, std::string message) {
-  return {false, {}, false, code, std::move(message)};
+  return {false, {}, false, code, std::move(message), {}};
 }
 
 bool IsAlnum(char c) {
@@ -189,7 +190,12 @@ struct BearerAuth::Impl {
     if (!sub.isString() || sub.extract<std::string>().empty()) {
       return Refuse("missing_subject", "The token has no non-empty sub (subject) claim.");
     }
-    return Accept(sub.extract<std::string>(), false);
+    AuthResult accepted = Accept(sub.extract<std::string>(), false);
+    // Plugins read the claims (a room binding, a role) through the SDK's JSON, not Poco's.
+    std::ostringstream text;
+    claims.stringify(text);
+    sdk::json::parse(text.str(), accepted.claims);
+    return accepted;
   }
 
   AuthResult VerifyJwt(std::string_view token) const {

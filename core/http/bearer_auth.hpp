@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "parley/sdk/json.hpp"
+
 namespace parley::core {
 
 struct BearerAuthConfig {
@@ -22,7 +24,8 @@ struct AuthResult {
   // On failure, one of: missing_token, malformed_token, bad_signature, unsupported_algorithm,
   // token_expired, token_not_yet_valid, missing_subject, unknown_token.
   std::string code;
-  std::string message;  // on failure: one human sentence; never contains the token itself
+  std::string message;      // on failure: one human sentence; never contains the token itself
+  sdk::json::Value claims;  // a JWT's payload; null for an operator token
 };
 
 // Thread-safe after construction: all state is immutable, so one instance can serve every

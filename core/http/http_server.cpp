@@ -1,311 +1,695 @@
 #include "core/http/http_server.hpp"
 
 #include <Poco/Logger.h>
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/ServerSocket.h>
-#include <Poco/Net/SocketAddress.h>
-#include <Poco/String.h>
-#include <Poco/ThreadPool.h>
 
-#include <algorithm>
-#include <atomic>
-#include <thread>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <stdexcept>
+#include <unordered_set>
+#include <vector>
 
 #include "core/http/bearer_auth.hpp"
+#include "core/http/response.hpp"
 #include "core/http/router.hpp"
 #include "core/http/url.hpp"
+#include "core/net/event_loop.hpp"
+#include "core/net/loop_group.hpp"
+#include "core/net/socket.hpp"
+#include "core/runtime/access_registry.hpp"
+#include "core/runtime/worker_pool.hpp"
 #include "parley/sdk/errors.hpp"
-#include "parley/sdk/json.hpp"
 
 namespace parley::core {
 
-using Poco::Net::HTTPRequestHandler;
-using Poco::Net::HTTPServerRequest;
-using Poco::Net::HTTPServerResponse;
+using net::EventLoop;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
-void send(HTTPServerResponse& resp, const sdk::Response& r) {
-  resp.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(r.status));
-  resp.setContentType(r.content_type);
-  for (const auto& [name, value] : r.headers) resp.set(name, value);
-  resp.sendBuffer(r.body.data(), r.body.size());
+constexpr std::size_t kReadChunk = 16 * 1024;
+// Responses a client has not read yet: past this, no further request is parsed until it reads.
+constexpr std::size_t kMaxPendingOutput = 256 * 1024;
+constexpr int kAcceptsPerWake = 64;
+
+const std::string& overloadedResponse() {
+  static const std::string response = [] {
+    std::string out;
+    sdk::Response r = sdk::Response::error(503, "overloaded",
+                                           "the server is at its connection limit; retry shortly");
+    r.headers.emplace_back("Retry-After", "1");
+    appendResponse(out, r, false, ConnectionHeader::kClose);
+    return out;
+  }();
+  return response;
 }
 
-void sendError(HTTPServerResponse& resp, int status, std::string_view code,
-               std::string_view message) {
-  send(resp, sdk::Response::error(status, code, message));
-}
-
-// Refuses connections with a 503 once the accept queue is full, instead of Poco's silent close.
-class OverloadFilter : public Poco::Net::TCPServerConnectionFilter {
+// Counts and logs, at most once per interval, something that may happen in bursts (a slowloris
+// attack closes thousands of connections): the log says how many, never once each.
+class BurstLog {
  public:
-  explicit OverloadFilter(int max_queued) : max_queued_(max_queued) {}
-  void attach(const Poco::Net::TCPServer* server) { server_ = server; }
-
-  bool accept(const Poco::Net::StreamSocket& socket) override {
-    if (!server_ || server_->queuedConnections() < max_queued_) return true;
-    static const std::string kBody =
-        sdk::jsonError("overloaded", "the server is at its connection limit; retry shortly");
-    static const std::string kResponse =
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
-        "Connection: close\r\nContent-Length: " +
-        std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
-    try {
-      Poco::Net::StreamSocket s(socket);
-      s.setSendTimeout(Poco::Timespan(0, 100000));
-      s.sendBytes(kResponse.data(), static_cast<int>(kResponse.size()));
-      s.shutdownSend();
-    } catch (const Poco::Exception&) {
-      // The client is gone already; nothing to tell.
-    }
-    return false;
+  BurstLog(Poco::Logger& log, std::string what) : log_(log), what_(std::move(what)) {}
+  void count() {
+    const auto n = pending_.fetch_add(1, std::memory_order_relaxed) + 1;
+    const auto now = Clock::now().time_since_epoch().count();
+    auto last = last_.load(std::memory_order_relaxed);
+    if (now - last < std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(10)).count())
+      return;
+    if (!last_.compare_exchange_strong(last, now)) return;
+    pending_.fetch_sub(n, std::memory_order_relaxed);
+    log_.warning(what_ + " (" + std::to_string(n) + " since the last such line)");
   }
 
  private:
-  int max_queued_;
-  const Poco::Net::TCPServer* server_ = nullptr;
+  Poco::Logger& log_;
+  std::string what_;
+  std::atomic<std::uint64_t> pending_{0};
+  std::atomic<Clock::rep> last_{
+      Clock::time_point().time_since_epoch().count() -
+      std::chrono::duration_cast<Clock::duration>(std::chrono::hours(1)).count()};
 };
+
+class HttpConnection;
 
 }  // namespace
 
-struct HttpServer::Impl {
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   HttpSettings settings;
+  net::LoopGroup& loops;
+  WorkerPool& workers;
   const Router& router;
   const BearerAuth& auth;
+  const AccessRegistry& access;
   Poco::Logger& log;
-  Poco::ThreadPool pool;
-  Poco::AutoPtr<OverloadFilter> filter;
-  std::unique_ptr<Poco::Net::HTTPServer> server;
-  std::uint16_t bound_port = 0;
-  std::atomic<int> in_flight{0};
+  RequestLimits limits;
   std::string upgrade_path;
-  HttpServer::UpgradeHandler upgrade;
+  UpgradeHandler* upgrade = nullptr;
+  int listen_fd = -1;
+  std::uint16_t bound_port = 0;
+  std::atomic<int> connections{0};
+  std::atomic<bool> accepting{false};
   std::atomic<bool> draining{false};
+  BurstLog slow_heads;
+  BurstLog refused_at_limit;
 
-  Impl(const HttpSettings& s, const Router& r, const BearerAuth& a, Poco::Logger& l)
+  // One per loop, touched only by its loop: the connections it serves, and its share of the
+  // listening socket.
+  struct PerLoop final : net::IoHandler {
+    Impl* impl = nullptr;
+    EventLoop* loop = nullptr;
+    bool listening = false;
+    std::unordered_set<std::shared_ptr<HttpConnection>> live;
+    void onIo(std::uint32_t) override { impl->acceptSome(*this); }
+  };
+  std::vector<std::unique_ptr<PerLoop>> per_loop;
+
+  Impl(const HttpSettings& s, net::LoopGroup& l, WorkerPool& w, const Router& r,
+       const BearerAuth& a, const AccessRegistry& ac, Poco::Logger& lg)
       : settings(s),
+        loops(l),
+        workers(w),
         router(r),
         auth(a),
-        log(l),
-        pool("http", std::min(2, s.threads), s.threads, 60),
-        filter(new OverloadFilter(s.max_queued)) {}
+        access(ac),
+        log(lg),
+        slow_heads(lg,
+                   "closed connections whose request head did not arrive within "
+                   "http.header_timeout_ms (slow clients, or a slowloris attack)"),
+        refused_at_limit(lg, "refused connections past http.max_connections with 503") {
+    limits.max_header_bytes = s.max_header_bytes;
+    limits.max_headers = s.max_headers;
+    limits.max_body_bytes = static_cast<std::uint64_t>(s.max_body_bytes);
+  }
 
-  void handle(HTTPServerRequest& req, HTTPServerResponse& resp);
-  bool authorize(const Router::Route& route, const HTTPServerRequest& req, HTTPServerResponse& resp,
-                 sdk::Principal& principal) const;
-  bool readBody(HTTPServerRequest& req, HTTPServerResponse& resp, std::string& body) const;
+  void acceptSome(PerLoop& here);
+  void adopt(PerLoop& slot, int fd, std::string remote);
+  PerLoop& slotOf(const EventLoop& loop) {
+    for (auto& p : per_loop)
+      if (p->loop == &loop) return *p;
+    throw std::logic_error("a connection of no loop");
+  }
 };
 
 namespace {
 
-class Dispatch : public HTTPRequestHandler {
- public:
-  explicit Dispatch(HttpServer::Impl& impl) : impl_(impl) {}
-  void handleRequest(HTTPServerRequest& req, HTTPServerResponse& resp) override;
+using Impl = HttpServer::Impl;
 
- private:
-  HttpServer::Impl& impl_;
-};
-
-class Factory : public Poco::Net::HTTPRequestHandlerFactory {
+class HttpConnection final : public net::IoHandler,
+                             public std::enable_shared_from_this<HttpConnection> {
  public:
-  explicit Factory(HttpServer::Impl& impl) : impl_(impl) {}
-  HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
-    return new Dispatch(impl_);
+  HttpConnection(std::shared_ptr<Impl> server, EventLoop& loop, int fd, std::string remote)
+      : server_(std::move(server)),
+        loop_(loop),
+        fd_(fd),
+        remote_(std::move(remote)),
+        parser_(std::make_unique<RequestParser>(server_->limits)) {}
+  ~HttpConnection() override { net::closeFd(fd_); }
+
+  void begin() {
+    if (!loop_.watch(fd_, EPOLLIN | EPOLLRDHUP, this)) return finish();
+    watched_ = true;
+    // A connection that never sends a whole head is closed after the head timeout, bytes or not.
+    setDeadline(loop_.now() + headTimeout());
   }
 
+  void onIo(std::uint32_t events) override {
+    if (closed_) return;
+    // Both directions shut (or reset): nobody to answer, whatever is running.
+    if (events & (EPOLLHUP | EPOLLERR) && phase_ == Phase::kHandling) return finish();
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readable();
+    if (!closed_ && (events & EPOLLOUT)) flush();
+  }
+
+  void onFlush() override {
+    flush_scheduled_ = false;
+    flush();
+  }
+
+  // Shutdown: an idle connection closes now; a busy one after its current response.
+  void drain() {
+    if (closed_) return;
+    draining_ = true;
+    if (phase_ == Phase::kIdle && !parser_->started() && out_.size() == out_off_) finish();
+  }
+
+  void abort() { finish(); }
+
  private:
-  HttpServer::Impl& impl_;
+  enum class Phase {
+    kIdle,      // reading the next request head (or waiting for its first byte)
+    kBody,      // the head was accepted; reading the body
+    kHandling,  // a handler runs on the worker pool
+    kClosing,   // the last response is queued; close once it is written
+  };
+
+  std::chrono::milliseconds headTimeout() const {
+    return std::chrono::milliseconds(server_->settings.header_timeout_ms);
+  }
+
+  // One timer per connection, re-armed lazily: moving the deadline later costs nothing, so a
+  // deadline per request (100k requests a second) never touches the timer heap.
+  void setDeadline(Clock::time_point when) {
+    deadline_ = when;
+    if (timer_ && timer_due_ <= when) return;
+    if (timer_) loop_.cancel(timer_);
+    timer_due_ = when;
+    std::weak_ptr<HttpConnection> weak = shared_from_this();
+    timer_ = loop_.at(when, [weak] {
+      if (auto self = weak.lock()) self->deadlineReached();
+    });
+  }
+  void clearDeadline() { deadline_ = Clock::time_point::max(); }
+
+  void deadlineReached() {
+    timer_ = 0;
+    if (closed_ || deadline_ == Clock::time_point::max()) return;
+    if (loop_.now() < deadline_) return setDeadline(deadline_);
+    switch (phase_) {
+      case Phase::kIdle:
+        if (!parser_->started()) return finish();  // an idle kept-alive connection, or silent
+        server_->slow_heads.count();
+        return fail(408, "request_timeout", "the request head did not arrive in time");
+      case Phase::kBody:
+        return fail(408, "request_timeout", "the request body did not arrive in time");
+      case Phase::kHandling: return;  // the handler's time is the shutdown deadline's business
+      case Phase::kClosing: return finish();  // the client does not read its last response
+    }
+  }
+
+  void readable() {
+    char buf[kReadChunk];
+    while (!closed_) {
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n > 0) {
+        in_.append(buf, static_cast<std::size_t>(n));
+        if (static_cast<std::size_t>(n) < sizeof buf) break;
+        if (in_.size() - in_off_ > 4 * kReadChunk) break;  // parse before reading more
+        continue;
+      }
+      if (n == 0) {
+        peer_done_ = true;
+        break;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return finish();
+      break;
+    }
+    process();
+    if (peer_done_ && !closed_ && phase_ != Phase::kHandling) {
+      // The client will send nothing more: answer what it asked, then close.
+      if (out_.size() == out_off_) return finish();
+      phase_ = Phase::kClosing;
+    }
+    updateInterest();
+  }
+
+  // Parses and answers complete requests from what has been read, in order, until one needs
+  // more bytes or a worker.
+  void process() {
+    while (!closed_ && (phase_ == Phase::kIdle || phase_ == Phase::kBody) &&
+           out_.size() - out_off_ < kMaxPendingOutput) {
+      const std::size_t before = in_off_;
+      const bool was_started = parser_->started();
+      in_off_ += parser_->feed(in_.data() + in_off_, in_.size() - in_off_);
+      if (!was_started && parser_->started() && phase_ == Phase::kIdle)
+        setDeadline(loop_.now() + headTimeout());  // the head's clock starts at its first byte
+      switch (parser_->state()) {
+        case RequestParser::State::kNeedMore:
+          if (in_off_ == before) return compact();
+          continue;
+        case RequestParser::State::kError:
+          return fail(parser_->errorStatus(), parser_->errorCode(), parser_->errorMessage());
+        case RequestParser::State::kHead:
+          if (phase_ == Phase::kBody) {
+            if (in_off_ == before) return compact();
+            continue;
+          }
+          headArrived();
+          continue;
+        case RequestParser::State::kDone:
+          if (phase_ == Phase::kIdle && !headArrived()) continue;
+          dispatch();
+          continue;
+      }
+    }
+  }
+
+  void compact() {
+    if (in_off_ == in_.size()) {
+      in_.clear();
+      in_off_ = 0;
+    } else if (in_off_ > in_.size() / 2) {
+      in_.erase(0, in_off_);
+      in_off_ = 0;
+    }
+  }
+
+  // The head is complete: route and authorize now, before any body is read. False when that
+  // already answered the request (an error, or the websocket upgrade).
+  bool headArrived() {
+    const RequestHead& head = parser_->head();
+    const std::string& target = head.target;
+    const auto qmark = target.find('?');
+    const std::string_view raw_path = std::string_view(target).substr(0, qmark);
+    head_only_ = head.method == "HEAD";
+    match_ = server_->router.match(head_only_ ? "GET" : head.method, raw_path);
+    query_ = qmark == std::string::npos ? std::string() : target.substr(qmark + 1);
+
+    if (match_.outcome == Router::Outcome::kBadPath)
+      return refuseEarly(
+          sdk::Response::error(400, "bad_request", "the request path is not a valid URL path"));
+    query_fields_.clear();
+    if (!query_.empty() && !parseQuery(query_, query_fields_))
+      return refuseEarly(
+          sdk::Response::error(400, "bad_request", "the query string is not valid URL encoding"));
+    if (server_->upgrade && match_.path == server_->upgrade_path) {
+      upgradeToWebSocket();
+      return false;
+    }
+    if (match_.outcome == Router::Outcome::kNotFound)
+      return refuseEarly(
+          sdk::Response::error(404, "not_found", "no such endpoint: " + match_.path));
+    if (match_.outcome == Router::Outcome::kMethodNotAllowed) {
+      sdk::Response r =
+          sdk::Response::error(405, "method_not_allowed",
+                               head.method + " is not allowed here; allowed: " + match_.allow);
+      r.headers.emplace_back("Allow", match_.allow);
+      return refuseEarly(std::move(r));
+    }
+    if (auto refusal = authorize()) return refuseEarly(std::move(*refusal));
+    if (parser_->state() == RequestParser::State::kHead) {  // a body follows
+      if (head.expect_continue) {
+        out_ += "HTTP/1.1 100 Continue\r\n\r\n";
+        scheduleFlush();
+      }
+      parser_->readBody();
+      phase_ = Phase::kBody;
+      setDeadline(loop_.now() + std::chrono::milliseconds(server_->settings.request_deadline_ms));
+    }
+    return true;
+  }
+
+  // Answers before the body: the connection keeps going only if there is no body to skip.
+  bool refuseEarly(sdk::Response response) {
+    const bool body_follows = parser_->state() == RequestParser::State::kHead;
+    respond(response, body_follows);
+    return false;
+  }
+
+  std::optional<sdk::Response> authorize() {
+    const Router::Route& route = *match_.route;
+    if (!route.verifier.empty()) {  // a plugin's credential (a share token) decides
+      const sdk::Credentials credentials{match_.path, query_fields_, parser_->head().headers};
+      sdk::Grant grant = server_->access.verifyWith(route.verifier, credentials);
+      if (!grant.ok) return sdk::Response::error(grant.status, grant.code, grant.message);
+      principal_.subject = std::move(grant.subject);
+      principal_.is_operator = false;
+      return std::nullopt;
+    }
+    if (route.auth == sdk::AuthPolicy::kPublic) return std::nullopt;
+    AuthResult result = server_->auth.authenticateHeader(parser_->head().header("authorization"));
+    if (!result.ok) {
+      // RFC 6750: no error attribute when no credentials were offered at all.
+      std::string challenge = "Bearer realm=\"parley\"";
+      if (result.code != "missing_token") challenge += ", error=\"invalid_token\"";
+      sdk::Response r = sdk::Response::error(401, result.code, result.message);
+      r.headers.emplace_back("WWW-Authenticate", challenge);
+      return r;
+    }
+    if (route.auth == sdk::AuthPolicy::kOperator && !result.is_operator)
+      return sdk::Response::error(403, "forbidden", "this endpoint needs an operator token");
+    principal_.subject = std::move(result.subject);
+    principal_.is_operator = result.is_operator;
+    return std::nullopt;
+  }
+
+  void dispatch() {
+    auto route = match_.route;
+    auto request = std::make_shared<sdk::Request>();
+    request->method = parser_->head().method;
+    request->path = std::move(match_.path);
+    request->path_params = std::move(match_.params);
+    request->headers = parser_->head().headers;
+    request->body = std::move(parser_->body());
+    request->principal = std::move(principal_);
+    request->remote_address = remote_;
+    request->query = std::move(query_fields_);
+    clearDeadline();
+    if (route->where == sdk::RunOn::kLoop) return respond(call(*route, *request), false);
+
+    phase_ = Phase::kHandling;
+    std::weak_ptr<HttpConnection> weak = shared_from_this();
+    EventLoop* loop = &loop_;
+    const bool queued = server_->workers.submit(route->owner, [route, request, weak, loop] {
+      auto response = std::make_shared<sdk::Response>(call(*route, *request));
+      loop->post([weak, response] {
+        if (auto self = weak.lock()) self->handled(std::move(*response));
+      });
+    });
+    if (!queued) {
+      sdk::Response busy =
+          sdk::Response::error(503, "overloaded", "every worker is busy; retry shortly");
+      busy.headers.emplace_back("Retry-After", "1");
+      phase_ = Phase::kIdle;
+      respond(std::move(busy), false);
+    }
+  }
+
+  void handled(sdk::Response response) {
+    if (closed_) return;
+    phase_ = Phase::kIdle;
+    respond(std::move(response), false);
+    process();  // pipelined requests waited for this one
+    if (peer_done_ && !closed_ && phase_ != Phase::kHandling) {
+      if (out_.size() == out_off_) return finish();
+      phase_ = Phase::kClosing;
+    }
+    updateInterest();
+  }
+
+  // Runs a handler; an exception of any kind becomes a JSON error and is logged with its plugin.
+  static sdk::Response call(Router::Route& route, const sdk::Request& request) {
+    CallGate::Pass pass(route.gate);
+    if (!pass) return sdk::Response::error(404, "not_found", "no such endpoint: " + request.path);
+    try {
+      return route.handler(request);
+    } catch (const sdk::HttpError& e) {
+      return sdk::Response::error(e.status(), e.code(), e.what());
+    } catch (const std::exception& e) {
+      Poco::Logger::get("parleyd").error("[%s] %s %s failed: %s", route.owner, request.method,
+                                         request.path, std::string(e.what()));
+    } catch (...) {
+      Poco::Logger::get("parleyd").error("[%s] %s %s failed: a non-standard exception", route.owner,
+                                         request.method, request.path);
+    }
+    return sdk::Response::error(500, "internal_error", "the handler failed");
+  }
+
+  // Queues the response to the current request. `close` ends the connection after it; so do the
+  // request's own wishes, the keep-alive limit and a draining server.
+  void respond(const sdk::Response& response, bool close) {
+    const RequestHead& head = parser_->head();
+    ++served_;
+    close = close || !head.keep_alive || draining_ || peer_done_ ||
+            served_ >= server_->settings.max_keepalive_requests;
+    ConnectionHeader connection = ConnectionHeader::kNone;
+    if (close)
+      connection = ConnectionHeader::kClose;
+    else if (head.version == 10)
+      connection = ConnectionHeader::kKeepAlive;
+    appendResponse(out_, response, head_only_, connection);
+    scheduleFlush();
+    if (close) {
+      phase_ = Phase::kClosing;
+      setDeadline(loop_.now() + std::chrono::milliseconds(server_->settings.keepalive_timeout_ms));
+      return;
+    }
+    parser_ = std::make_unique<RequestParser>(server_->limits);
+    match_ = {};
+    head_only_ = false;
+    phase_ = Phase::kIdle;
+    setDeadline(loop_.now() + std::chrono::milliseconds(server_->settings.keepalive_timeout_ms));
+  }
+
+  // A request that cannot be read further: answer it and close, never parse what follows.
+  void fail(int status, const std::string& code, const std::string& message) {
+    respond(sdk::Response::error(status, code, message), true);
+  }
+
+  void upgradeToWebSocket() {
+    UpgradeRequest request{parser_->head(), match_.path, query_, remote_};
+    if (parser_->state() == RequestParser::State::kHead)  // a body on an upgrade request
+      return fail(400, "bad_request", "a websocket upgrade request carries no body");
+    UpgradeHandler::Decision decision = server_->upgrade->admit(request);
+    if (auto* refusal = std::get_if<sdk::Response>(&decision)) return respond(*refusal, true);
+    // The socket becomes a websocket session on this same loop, with what was read past the head.
+    if (out_.size() != out_off_) flush();
+    if (closed_ || out_.size() != out_off_)
+      return finish();  // earlier responses not written yet: give up rather than interleave
+    std::string early = in_.substr(in_off_);
+    const int fd = fd_;
+    fd_ = -1;
+    if (watched_) loop_.unwatch(fd);
+    watched_ = false;
+    finish();
+    server_->upgrade->adopt(std::get<std::shared_ptr<UpgradeHandler::Admission>>(decision), fd,
+                            loop_, std::move(early));
+  }
+
+  void scheduleFlush() {
+    if (flush_scheduled_ || want_write_ || closed_) return;
+    flush_scheduled_ = true;
+    loop_.deferFlush(shared_from_this());
+  }
+
+  void flush() {
+    while (!closed_ && out_off_ < out_.size()) {
+      const ssize_t n =
+          ::send(fd_, out_.data() + out_off_, out_.size() - out_off_, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        out_off_ += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        want_write_ = true;
+        return updateInterest();
+      }
+      return finish();
+    }
+    if (closed_) return;
+    out_.clear();
+    out_off_ = 0;
+    if (want_write_) {
+      want_write_ = false;
+      updateInterest();
+    }
+    if (phase_ == Phase::kClosing) return finish();
+    // Output was the bottleneck: parse what waited for it.
+    if (phase_ == Phase::kIdle && in_off_ < in_.size()) {
+      process();
+      updateInterest();
+    }
+  }
+
+  // Reads only while a request may be parsed: not while a worker handles one (pipelined requests
+  // wait in the kernel), not while responses pile up unread.
+  void updateInterest() {
+    if (closed_ || !watched_) return;
+    const bool want_read = !peer_done_ && (phase_ == Phase::kIdle || phase_ == Phase::kBody) &&
+                           out_.size() - out_off_ < kMaxPendingOutput;
+    const std::uint32_t events =
+        (want_read ? EPOLLIN | EPOLLRDHUP : 0u) | (want_write_ ? EPOLLOUT : 0u);
+    if (events == interest_) return;
+    if (!loop_.change(fd_, events, this)) return finish();
+    interest_ = events;
+  }
+
+  void finish() {
+    if (closed_) return;
+    closed_ = true;
+    if (timer_) loop_.cancel(timer_);
+    timer_ = 0;
+    if (watched_) loop_.unwatch(fd_);
+    watched_ = false;
+    net::closeFd(fd_);
+    fd_ = -1;
+    auto self = shared_from_this();
+    loop_.retire(self);  // other events for it may still be in this iteration's batch
+    server_->slotOf(loop_).live.erase(self);
+    server_->connections.fetch_sub(1);
+  }
+
+  std::shared_ptr<Impl> server_;
+  EventLoop& loop_;
+  int fd_;
+  std::string remote_;
+  std::unique_ptr<RequestParser> parser_;
+  Phase phase_ = Phase::kIdle;
+  std::string in_;
+  std::size_t in_off_ = 0;
+  std::string out_;
+  std::size_t out_off_ = 0;
+  Router::Match match_;
+  std::string query_;
+  sdk::Fields query_fields_;
+  sdk::Principal principal_;
+  bool head_only_ = false;
+  int served_ = 0;
+  bool closed_ = false;
+  bool watched_ = false;
+  bool peer_done_ = false;
+  bool draining_ = false;
+  bool flush_scheduled_ = false;
+  bool want_write_ = false;
+  std::uint32_t interest_ = EPOLLIN | EPOLLRDHUP;
+  EventLoop::TimerId timer_ = 0;
+  Clock::time_point timer_due_;
+  Clock::time_point deadline_ = Clock::time_point::max();
 };
 
 }  // namespace
-}  // namespace parley::core
 
-namespace parley::core {
-
-void Dispatch::handleRequest(HTTPServerRequest& req, HTTPServerResponse& resp) {
-  struct InFlight {
-    std::atomic<int>& n;
-    explicit InFlight(std::atomic<int>& c) : n(c) { ++n; }
-    ~InFlight() { --n; }
-  } in_flight(impl_.in_flight);
-  try {
-    impl_.handle(req, resp);
-  } catch (const std::exception& e) {
-    impl_.log.error("%s %s: %s", req.getMethod(), req.getURI(), std::string(e.what()));
-    if (!resp.sent()) sendError(resp, 500, "internal_error", "the server failed to answer");
-  }
-}
-
-bool HttpServer::Impl::authorize(const Router::Route& route, const HTTPServerRequest& req,
-                                 HTTPServerResponse& resp, sdk::Principal& principal) const {
-  if (route.auth == sdk::AuthPolicy::kPublic) return true;
-  static const std::string kNone;
-  AuthResult result = auth.authenticateHeader(req.get("Authorization", kNone));
-  if (!result.ok) {
-    // RFC 6750: no error attribute when no credentials were offered at all.
-    std::string challenge = "Bearer realm=\"parley\"";
-    if (result.code != "missing_token") challenge += ", error=\"invalid_token\"";
-    resp.set("WWW-Authenticate", challenge);
-    sendError(resp, 401, result.code, result.message);
-    return false;
-  }
-  if (route.auth == sdk::AuthPolicy::kOperator && !result.is_operator) {
-    sendError(resp, 403, "forbidden", "this endpoint needs an operator token");
-    return false;
-  }
-  principal.subject = std::move(result.subject);
-  principal.is_operator = result.is_operator;
-  return true;
-}
-
-bool HttpServer::Impl::readBody(HTTPServerRequest& req, HTTPServerResponse& resp,
-                                std::string& body) const {
-  const bool chunked = req.getChunkedTransferEncoding();
-  if (!chunked && !req.hasContentLength()) return true;  // nothing announced, nothing to read
-  const auto limit = settings.max_body_bytes;
-  auto tooLarge = [&] {
-    resp.setKeepAlive(false);  // the rest of the body is never read
-    sendError(resp, 413, "payload_too_large",
-              "the request body exceeds " + std::to_string(limit) + " bytes");
-    return false;
-  };
-  if (!chunked && req.getContentLength64() > limit) return tooLarge();
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(settings.request_deadline_ms);
-  std::istream& in = req.stream();
-  char buf[16384];
-  while (in.read(buf, sizeof buf), in.gcount() > 0) {
-    body.append(buf, static_cast<std::size_t>(in.gcount()));
-    if (static_cast<std::int64_t>(body.size()) > limit) return tooLarge();
-    if (std::chrono::steady_clock::now() > deadline) {
-      resp.setKeepAlive(false);
-      sendError(resp, 408, "request_timeout", "the request body took too long to arrive");
-      return false;
+void Impl::acceptSome(PerLoop& here) {
+  for (int i = 0; i < kAcceptsPerWake; ++i) {
+    sockaddr_storage address{};
+    socklen_t size = sizeof address;
+    const int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&address), &size,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE)
+        log.error("cannot accept a connection: out of file descriptors");
+      return;  // EAGAIN: another loop took it, or none left
+    }
+    if (!accepting || connections.fetch_add(1) >= settings.max_connections) {
+      if (accepting) connections.fetch_sub(1);
+      // Written without waiting: a client that cannot take 200 bytes at once gets nothing.
+      const std::string& busy = overloadedResponse();
+      const ssize_t sent = ::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      (void)sent;
+      net::closeFd(fd);
+      if (accepting) refused_at_limit.count();
+      continue;
+    }
+    net::setNoDelay(fd);
+    // Spread connections over the loops; one accepted here stays here.
+    EventLoop& target = loops.next();
+    std::string remote = net::addressText(address);
+    if (&target == here.loop) {
+      adopt(here, fd, std::move(remote));
+    } else {
+      PerLoop* slot = &slotOf(target);
+      auto self = shared_from_this();
+      target.post([self, slot, fd, remote = std::move(remote)]() mutable {
+        self->adopt(*slot, fd, std::move(remote));
+      });
     }
   }
-  if (in.bad()) {
-    resp.setKeepAlive(false);
-    sendError(resp, 400, "bad_request", "the request body could not be read");
-    return false;
-  }
-  return true;
 }
 
-void HttpServer::Impl::handle(HTTPServerRequest& req, HTTPServerResponse& resp) {
-  // Under load, close kept-alive connections so that queued clients get a thread too; while
-  // draining, so that the connection ends with this request.
-  if (draining || (server && server->queuedConnections() > 0)) resp.setKeepAlive(false);
-
-  const std::string& uri = req.getURI();
-  const auto qmark = uri.find('?');
-  std::string path;
-  if (!percentDecode(std::string_view(uri).substr(0, qmark), path, false) || path.empty() ||
-      path[0] != '/')
-    return sendError(resp, 400, "bad_request", "the request path is not a valid URL path");
-
-  if (upgrade && path == upgrade_path) return upgrade(req, resp);
-
-  Router::Match m = router.match(req.getMethod(), path);
-  if (m.outcome == Router::Outcome::kNotFound)
-    return sendError(resp, 404, "not_found", "no such endpoint: " + path);
-  if (m.outcome == Router::Outcome::kMethodNotAllowed) {
-    resp.set("Allow", m.allow);
-    return sendError(resp, 405, "method_not_allowed",
-                     req.getMethod() + " is not allowed here; allowed: " + m.allow);
-  }
-
-  sdk::Request request;
-  if (!authorize(*m.route, req, resp, request.principal)) return;
-  if (!readBody(req, resp, request.body)) return;
-  if (qmark != std::string::npos &&
-      !parseQuery(std::string_view(uri).substr(qmark + 1), request.query))
-    return sendError(resp, 400, "bad_request", "the query string is not valid URL encoding");
-
-  request.method = req.getMethod();
-  request.path = std::move(path);
-  request.path_params = std::move(m.params);
-  request.remote_address = req.clientAddress().host().toString();
-  request.headers.reserve(req.size());
-  for (const auto& [name, value] : req) request.headers.emplace_back(Poco::toLower(name), value);
-
-  CallGate::Pass pass(m.route->gate);
-  if (!pass) return sendError(resp, 404, "not_found", "no such endpoint: " + request.path);
-  try {
-    send(resp, m.route->handler(request));
-  } catch (const sdk::HttpError& e) {
-    if (!resp.sent()) sendError(resp, e.status(), e.code(), e.what());
-  } catch (const std::exception& e) {
-    log.error("[%s] %s %s failed: %s", m.route->owner, request.method, request.path,
-              std::string(e.what()));
-    if (!resp.sent()) sendError(resp, 500, "internal_error", "the handler failed");
-  }
+void Impl::adopt(PerLoop& slot, int fd, std::string remote) {
+  auto connection =
+      std::make_shared<HttpConnection>(shared_from_this(), *slot.loop, fd, std::move(remote));
+  slot.live.insert(connection);
+  connection->begin();
 }
 
-HttpServer::HttpServer(const HttpSettings& settings, const Router& router, const BearerAuth& auth,
+HttpServer::HttpServer(const HttpSettings& settings, net::LoopGroup& loops, WorkerPool& workers,
+                       const Router& router, const BearerAuth& auth, const AccessRegistry& access,
                        Poco::Logger& log)
-    : impl_(std::make_unique<Impl>(settings, router, auth, log)) {}
+    : impl_(std::make_shared<Impl>(settings, loops, workers, router, auth, access, log)) {
+  for (std::size_t i = 0; i < loops.size(); ++i) {
+    auto slot = std::make_unique<Impl::PerLoop>();
+    slot->impl = impl_.get();
+    slot->loop = &loops.at(i);
+    impl_->per_loop.push_back(std::move(slot));
+  }
+}
 
 HttpServer::~HttpServer() {
-  if (impl_->server) stop(std::chrono::milliseconds(0));
+  net::closeFd(impl_->listen_fd);
 }
 
-void HttpServer::setUpgrade(std::string path, UpgradeHandler handler) {
+void HttpServer::setUpgrade(std::string path, UpgradeHandler* handler) {
   impl_->upgrade_path = std::move(path);
-  impl_->upgrade = std::move(handler);
+  impl_->upgrade = handler;
 }
 
 void HttpServer::start() {
-  const HttpSettings& s = impl_->settings;
-  Poco::Net::ServerSocket socket;
-  socket.bind(Poco::Net::SocketAddress(s.host, static_cast<Poco::UInt16>(s.port)), true);
-  socket.listen(1024);
-  impl_->bound_port = socket.address().port();
-
-  auto* params = new Poco::Net::HTTPServerParams;
-  params->setMaxThreads(s.threads);
-  // Poco's own limit silently drops; the filter answers 503 just before it is reached.
-  params->setMaxQueued(s.max_queued + 1);
-  params->setTimeout(Poco::Timespan(static_cast<long>(s.read_timeout_ms) * 1000));
-  params->setKeepAlive(true);
-  params->setKeepAliveTimeout(Poco::Timespan(static_cast<long>(s.keepalive_timeout_ms) * 1000));
-  params->setMaxKeepAliveRequests(s.max_keepalive_requests);
-  params->setServerName("parleyd");
-
-  impl_->server =
-      std::make_unique<Poco::Net::HTTPServer>(new Factory(*impl_), impl_->pool, socket, params);
-  impl_->filter->attach(impl_->server.get());
-  impl_->server->setConnectionFilter(impl_->filter);
-  impl_->server->start();
+  std::string error;
+  impl_->listen_fd = net::listenTcp(impl_->settings.host, impl_->settings.port, 4096, error);
+  if (impl_->listen_fd < 0) throw std::runtime_error(error);
+  impl_->bound_port = net::localPort(impl_->listen_fd);
+  impl_->accepting = true;
+  // Every loop watches the one listening socket; EPOLLEXCLUSIVE wakes one of them per connection.
+  for (auto& slot : impl_->per_loop) {
+    Impl::PerLoop* raw = slot.get();
+    const int fd = impl_->listen_fd;
+    raw->loop->post(
+        [raw, fd] { raw->listening = raw->loop->watch(fd, EPOLLIN | EPOLLEXCLUSIVE, raw); });
+  }
 }
 
 std::uint16_t HttpServer::port() const {
   return impl_->bound_port;
 }
 
-bool HttpServer::stop(std::chrono::milliseconds deadline) {
-  auto& server = impl_->server;
-  if (!server) return true;
-  // Stop accepting, and let requests in progress finish (their connections close after them).
-  // Poco's stopAll(false) would wait for them with no deadline, so the wait is ours.
+void HttpServer::stopAccepting() {
+  impl_->accepting = false;
+  for (auto& slot : impl_->per_loop) {
+    Impl::PerLoop* raw = slot.get();
+    const int fd = impl_->listen_fd;
+    raw->loop->post([raw, fd] {
+      if (raw->listening) raw->loop->unwatch(fd);
+      raw->listening = false;
+    });
+  }
+}
+
+void HttpServer::drain() {
   impl_->draining = true;
-  server->stop();
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (impl_->in_flight > 0 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  const bool clean = impl_->in_flight == 0;
-  server->stopAll(true);  // closes idle kept-alive connections, and aborts stragglers
-  // A handler still running keeps its thread until it returns; joinAll waits for it, since the
-  // plugin behind it must not be stopped under it.
-  impl_->pool.joinAll();
-  server.reset();
-  return clean;
+  for (auto& slot : impl_->per_loop) {
+    Impl::PerLoop* raw = slot.get();
+    raw->loop->post([raw] {
+      const std::vector<std::shared_ptr<HttpConnection>> all(raw->live.begin(), raw->live.end());
+      for (const auto& c : all) c->drain();
+    });
+  }
+}
+
+void HttpServer::abortAll() {
+  for (auto& slot : impl_->per_loop) {
+    Impl::PerLoop* raw = slot.get();
+    raw->loop->post([raw] {
+      const std::vector<std::shared_ptr<HttpConnection>> all(raw->live.begin(), raw->live.end());
+      for (const auto& c : all) c->abort();
+    });
+  }
+}
+
+int HttpServer::connections() const {
+  return impl_->connections.load();
 }
 
 }  // namespace parley::core

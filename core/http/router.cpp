@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "core/http/url.hpp"
 #include "core/runtime/names.hpp"
 #include "parley/sdk/errors.hpp"
 
@@ -36,7 +37,8 @@ void appendAllow(std::string& allow, const std::string& method) {
 
 std::shared_ptr<sdk::Revoker> Router::add(const std::string& owner, const std::string& method,
                                           const std::string& pattern, sdk::AuthPolicy auth,
-                                          sdk::Handler handler) {
+                                          sdk::Handler handler, sdk::RunOn where,
+                                          const std::string& verifier) {
   static const char* const kMethods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
   const std::string who = "route " + method + " " + pattern + " (from '" + owner + "')";
   if (std::none_of(std::begin(kMethods), std::end(kMethods),
@@ -52,6 +54,8 @@ std::shared_ptr<sdk::Revoker> Router::add(const std::string& owner, const std::s
   route->pattern = pattern;
   route->auth = auth;
   route->handler = std::move(handler);
+  route->where = where;
+  route->verifier = verifier;
   bool literal = true;
   for (std::string_view seg : splitPath(pattern)) {
     if (isCapture(seg)) {
@@ -112,7 +116,7 @@ void Router::remove(const Route* route) {
   if (keep) keep->gate.close();
 }
 
-bool Router::matches(const Route& route, const std::vector<std::string_view>& parts,
+bool Router::matches(const Route& route, const std::vector<std::string>& parts,
                      sdk::Fields* params) {
   if (route.segments.size() != parts.size()) return false;
   for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -126,15 +130,37 @@ bool Router::matches(const Route& route, const std::vector<std::string_view>& pa
   if (params)
     for (std::size_t i = 0; i < parts.size(); ++i)
       if (isCapture(route.segments[i]))
-        params->emplace_back(route.segments[i].substr(1, route.segments[i].size() - 2),
-                             std::string(parts[i]));
+        params->emplace_back(route.segments[i].substr(1, route.segments[i].size() - 2), parts[i]);
   return true;
 }
 
-Router::Match Router::match(std::string_view method, std::string_view path) const {
+Router::Match Router::match(std::string_view method, std::string_view raw_path) const {
   Match m;
+  if (raw_path.empty() || raw_path[0] != '/') {
+    m.outcome = Outcome::kBadPath;
+    return m;
+  }
+  // Decoded segment by segment; a segment holding a decoded '/' can match no literal route. The
+  // common case, nothing encoded, needs no decoding at all.
+  std::vector<std::string> parts;
+  bool slash_inside = false;
+  if (raw_path.find('%') == std::string_view::npos) {
+    m.path.assign(raw_path);
+  } else {
+    for (std::string_view raw : splitPath(raw_path)) {
+      std::string part;
+      if (!percentDecode(raw, part, false)) {
+        m.outcome = Outcome::kBadPath;
+        return m;
+      }
+      slash_inside = slash_inside || part.find('/') != std::string::npos;
+      m.path += '/';
+      m.path += part;
+      parts.push_back(std::move(part));
+    }
+  }
   std::shared_lock lock(mutex_);
-  auto it = literal_.find(std::string(path));
+  auto it = slash_inside ? literal_.end() : literal_.find(m.path);
   if (it != literal_.end()) {
     for (const auto& r : it->second) {
       if (r->method == method) {
@@ -145,11 +171,8 @@ Router::Match Router::match(std::string_view method, std::string_view path) cons
       appendAllow(m.allow, r->method);
     }
   }
-  if (patterns_.empty() || path.empty() || path[0] != '/') {
-    if (!m.allow.empty()) m.outcome = Outcome::kMethodNotAllowed;
-    return m;
-  }
-  const auto parts = splitPath(path);
+  if (!patterns_.empty() && parts.empty())
+    for (std::string_view raw : splitPath(raw_path)) parts.emplace_back(raw);
   for (const auto& r : patterns_) {
     if (!matches(*r, parts, nullptr)) continue;
     if (r->method == method) {

@@ -121,6 +121,20 @@ void appendFamilyHeader(std::string& out, std::string_view family, std::string_v
   out += '\n';
 }
 
+// Category counters are read once per document, whichever fields they feed.
+class CategoryCache {
+ public:
+  std::uint64_t value(const sdk::CategoryCounter& c, int part) {
+    for (auto& [ptr, snap] : cache_)
+      if (ptr == &c) return part < 0 ? snap.total : snap.counts[static_cast<std::size_t>(part)];
+    cache_.emplace_back(&c, c.snapshot());
+    return value(c, part);
+  }
+
+ private:
+  std::vector<std::pair<const sdk::CategoryCounter*, sdk::CategoryCounter::Snapshot>> cache_;
+};
+
 }  // namespace
 
 struct MetricsRegistry::Instrument {
@@ -132,8 +146,10 @@ struct MetricsRegistry::Instrument {
   std::string samples_name;
   int decimals = 2;
   std::vector<std::string> parts;  // a category counter's category names
+  std::string label;               // set: the categories are one labelled Prometheus family
   std::shared_ptr<sdk::Counter> counter;
   std::shared_ptr<sdk::Gauge> gauge;
+  std::function<std::int64_t()> computed;  // a gauge read at scrape time
   std::shared_ptr<sdk::Histogram> average;
   std::shared_ptr<sdk::CategoryCounter> categories;
   std::vector<std::pair<int, int>> contract;  // (slot, part) this instrument fills
@@ -141,8 +157,20 @@ struct MetricsRegistry::Instrument {
   // (name, part) of each value with a name of its own; averages count as one (their pair follows).
   std::vector<std::pair<std::string, int>> values() const {
     std::vector<std::pair<std::string, int>> v = {{name, -1}};
-    for (std::size_t i = 0; i < parts.size(); ++i) v.emplace_back(parts[i], static_cast<int>(i));
+    if (label.empty())
+      for (std::size_t i = 0; i < parts.size(); ++i) v.emplace_back(parts[i], static_cast<int>(i));
     return v;
+  }
+  // A counter's or gauge's value (part as in SlotRef).
+  long long scalar(CategoryCache& cache, int part) const {
+    if (categories) return static_cast<long long>(cache.value(*categories, part));
+    if (counter) return static_cast<long long>(counter->value());
+    if (gauge) return gauge->value();
+    try {
+      return computed();
+    } catch (...) {
+      return 0;  // a scrape never fails because one plugin's reading did
+    }
   }
   std::vector<std::string> claimKeys() const {
     std::vector<std::string> keys;
@@ -228,9 +256,48 @@ std::shared_ptr<sdk::Revoker> MetricsRegistry::addCategories(
   return add(std::move(i));
 }
 
+std::shared_ptr<sdk::Revoker> MetricsRegistry::addLabeled(
+    const std::string& owner, const sdk::LabeledSpec& spec,
+    std::shared_ptr<sdk::CategoryCounter> counter) {
+  const std::string who = "metric '" + spec.name + "' (from '" + owner + "')";
+  if (!isSnakeName(spec.label))
+    throw sdk::RegistrationError(who + ": label '" + spec.label +
+                                 "' is not a valid name ([a-z][a-z0-9_]*)");
+  for (const auto& v : spec.values)
+    if (!isSnakeName(v))
+      throw sdk::RegistrationError(who + ": label value '" + v +
+                                   "' is not a valid name ([a-z][a-z0-9_]*)");
+  if (counter && counter->categories() != spec.values.size())
+    throw sdk::RegistrationError(who + ": " + std::to_string(spec.values.size()) +
+                                 " label values for " + std::to_string(counter->categories()) +
+                                 " categories");
+  auto i = std::make_shared<Instrument>();
+  i->kind = Kind::kCategories;
+  i->owner = owner;
+  i->name = spec.name;
+  i->help = spec.help;
+  i->parts = spec.values;
+  i->label = spec.label;
+  i->categories = std::move(counter);
+  return add(std::move(i));
+}
+
+std::shared_ptr<sdk::Revoker> MetricsRegistry::addComputed(const std::string& owner,
+                                                           const std::string& name,
+                                                           const std::string& help,
+                                                           std::function<std::int64_t()> read) {
+  auto i = std::make_shared<Instrument>();
+  i->kind = Kind::kGauge;
+  i->owner = owner;
+  i->name = name;
+  i->help = help;
+  i->computed = std::move(read);
+  return add(std::move(i));
+}
+
 std::shared_ptr<sdk::Revoker> MetricsRegistry::add(std::shared_ptr<Instrument> inst) {
   const std::string who = "metric '" + inst->name + "' (from '" + inst->owner + "')";
-  if (!inst->counter && !inst->gauge && !inst->average && !inst->categories)
+  if (!inst->counter && !inst->gauge && !inst->average && !inst->categories && !inst->computed)
     throw sdk::RegistrationError(who + ": the instrument is null");
   std::vector<std::string> names;
   for (const auto& [n, part] : inst->values()) names.push_back(n);
@@ -318,24 +385,6 @@ void MetricsRegistry::remove(const Instrument* inst, const std::vector<std::stri
     }
 }
 
-namespace {
-
-// Category counters are read once per document, whichever fields they feed.
-class CategoryCache {
- public:
-  std::uint64_t value(const sdk::CategoryCounter& c, int part) {
-    for (auto& [ptr, snap] : cache_)
-      if (ptr == &c) return part < 0 ? snap.total : snap.counts[static_cast<std::size_t>(part)];
-    cache_.emplace_back(&c, c.snapshot());
-    return value(c, part);
-  }
-
- private:
-  std::vector<std::pair<const sdk::CategoryCounter*, sdk::CategoryCounter::Snapshot>> cache_;
-};
-
-}  // namespace
-
 void MetricsRegistry::writeJson(std::string& out, double generated_at) const {
   out += "{\"generated_at\":";
   appendFixed(out, generated_at, 3);
@@ -352,9 +401,7 @@ void MetricsRegistry::writeJson(std::string& out, double generated_at) const {
   };
   CategoryCache categories;
   auto scalar = [&categories](const Instrument& inst, int part) -> long long {
-    if (inst.categories) return static_cast<long long>(categories.value(*inst.categories, part));
-    if (inst.counter) return static_cast<long long>(inst.counter->value());
-    return inst.gauge->value();
+    return inst.scalar(categories, part);
   };
 
   std::string pairs;  // raw pairs follow the contract's own fields
@@ -437,19 +484,33 @@ void MetricsRegistry::writePrometheus(std::string& out) const {
     appendInt(out, static_cast<long long>(s.count));
     out += '\n';
   };
+  // One family with a label: parley_<name>_total{<label>="<value>"} per category.
+  auto writeLabeled = [&out](const Instrument& inst, const sdk::CategoryCounter::Snapshot& s) {
+    const std::string family = promFamily(inst.name, true);
+    appendFamilyHeader(out, family, inst.help, "counter");
+    for (std::size_t i = 0; i < inst.parts.size(); ++i) {
+      out += "parley_";
+      out += family;
+      out += '{';
+      out += inst.label;
+      out += "=\"";
+      out += inst.parts[i];
+      out += "\"} ";
+      appendInt(out, static_cast<long long>(i < s.counts.size() ? s.counts[i] : 0));
+      out += '\n';
+    }
+  };
   CategoryCache categories;
   // One value of an instrument (part as in SlotRef), under its own name.
   auto writeValue = [&](const Instrument& inst, const std::string& name, int part,
                         std::string_view help) {
     if (inst.kind == Kind::kAverage)
       writeAverage(name, help, inst.average->bounds(), inst.average->snapshot());
-    else if (inst.categories)
-      writeScalar(name, help, Kind::kCounter,
-                  static_cast<long long>(categories.value(*inst.categories, part)));
-    else if (inst.counter)
-      writeScalar(name, help, inst.kind, static_cast<long long>(inst.counter->value()));
+    else if (!inst.label.empty())
+      writeLabeled(inst, inst.categories->snapshot());
     else
-      writeScalar(name, help, inst.kind, inst.gauge->value());
+      writeScalar(name, help, inst.categories ? Kind::kCounter : inst.kind,
+                  inst.scalar(categories, part));
   };
 
   std::shared_lock lock(mutex_);

@@ -5,6 +5,7 @@
 // touches the registry at all.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -35,6 +36,13 @@ class MetricsRegistry {
   std::shared_ptr<sdk::Revoker> addCategories(const std::string& owner,
                                               const sdk::CategorySpec& spec,
                                               std::shared_ptr<sdk::CategoryCounter> counter);
+  std::shared_ptr<sdk::Revoker> addLabeled(const std::string& owner, const sdk::LabeledSpec& spec,
+                                           std::shared_ptr<sdk::CategoryCounter> counter);
+  // A gauge whose value `read` gives at scrape time, on the scraping thread, under the registry's
+  // shared lock: it must be quick, thread-safe, and must not register metrics.
+  std::shared_ptr<sdk::Revoker> addComputed(const std::string& owner, const std::string& name,
+                                            const std::string& help,
+                                            std::function<std::int64_t()> read);
 
   // Appends the /api/system/metrics document.
   void writeJson(std::string& out, double generated_at) const;

@@ -46,7 +46,8 @@ PluginHost::PluginHost(const CoreServices& core, Poco::Logger& log) : core_(core
 
 PluginHost::~PluginHost() {
   stop();
-  slots_.clear();  // plugin destructors run here, while their libraries are still loaded
+  // Plugin objects go in reverse start order, while their libraries are still loaded.
+  while (!slots_.empty()) slots_.pop_back();
 }
 
 void PluginHost::fail(Slot& slot, const std::string& step, const std::string& reason) {
@@ -189,15 +190,18 @@ void PluginHost::start() {
 }
 
 void PluginHost::stop() {
-  while (!started_.empty()) {
-    Slot& s = *started_.back();
-    started_.pop_back();
+  // First nothing of any plugin runs any more (registrations revoked, scopes closed), so that
+  // stop() and destruction never race a callback; then stop() and destruction, newest first.
+  for (auto it = started_.rbegin(); it != started_.rend(); ++it) (*it)->context->revokeAll();
+  for (auto it = started_.rbegin(); it != started_.rend(); ++it) {
+    Slot& s = **it;
     std::string error;
     if (!guarded([&] { s.plugin->stop(); }, error))
       log_.error("plugin '%s' stop threw: %s", s.id, error);
-    s.context->revokeAll();
     log_.information("stopped plugin '%s'", s.id);
   }
+  for (auto it = started_.rbegin(); it != started_.rend(); ++it) (*it)->plugin.reset();
+  started_.clear();
 }
 
 std::vector<PluginHost::Status> PluginHost::status() const {

@@ -2,8 +2,11 @@
 
 #include <boost/dll/shared_library.hpp>
 
+#include "core/plugins/elf_section.hpp"
+
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace parley::core {
@@ -53,15 +56,34 @@ std::mutex& keptMutex() {
 }  // namespace
 
 sdk::PluginFactory* loadPluginLibrary(const std::string& path) {
+  // The record is read from the file: a refused library is never loaded, so none of its code
+  // (static initialisers included) runs.
+  std::optional<std::string> section;
+  try {
+    section = readElfSection(path, sdk::kAbiSection);
+  } catch (const std::exception& e) {
+    throw PluginLoadError(path + ": cannot load: " + e.what());
+  }
+  if (section) {
+    sdk::AbiRecord record{};
+    if (section->size() != sizeof record)
+      throw PluginLoadError(path + ": its " + sdk::kAbiSection +
+                            " section is not a Parley ABI record");
+    std::memcpy(&record, section->data(), sizeof record);
+    checkAbi(path, record);
+  }
   boost::dll::shared_library lib;
   try {
     lib.load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   } catch (const std::exception& e) {
     throw PluginLoadError(path + ": cannot load: " + e.what());
   }
-  if (!lib.has("parley_plugin_abi"))
-    throw PluginLoadError(path + ": no parley_plugin_abi symbol (not built with PARLEY_PLUGIN?)");
-  checkAbi(path, lib.get_alias<const sdk::AbiRecord>("parley_plugin_abi"));
+  if (!section) {
+    // Built against SDK 1.1: the record is an exported alias, readable only once loaded.
+    if (!lib.has("parley_plugin_abi"))
+      throw PluginLoadError(path + ": no ABI record (not built with PARLEY_PLUGIN?)");
+    checkAbi(path, lib.get_alias<const sdk::AbiRecord>("parley_plugin_abi"));
+  }
   if (!lib.has("parley_plugin_factory"))
     throw PluginLoadError(path +
                           ": no parley_plugin_factory symbol (not built with PARLEY_PLUGIN?)");

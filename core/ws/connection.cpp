@@ -5,6 +5,8 @@
 
 #include <cerrno>
 
+#include "core/net/socket.hpp"
+#include "core/runtime/worker_pool.hpp"
 #include "core/ws/ws_server.hpp"
 
 namespace parley::core::ws {
@@ -13,22 +15,25 @@ namespace {
 constexpr std::size_t kMaxIov = 64;
 constexpr auto kClosingGrace = std::chrono::seconds(2);
 constexpr int kMaxReadsPerTurn = 4;
+constexpr auto kPoolFullRetry = std::chrono::milliseconds(5);
 }  // namespace
 
-Connection::Connection(WsServer& server, EventLoop& loop, Poco::Net::StreamSocket socket,
-                       sdk::SessionInfo info, std::string early_bytes,
-                       const ConnectionLimits& limits)
+Connection::Connection(WsServer& server, net::EventLoop& loop, int fd, sdk::SessionInfo info,
+                       sdk::json::Value claims, const ConnectionLimits& limits)
     : server_(server),
       loop_(loop),
-      socket_(std::move(socket)),
-      fd_(socket_.impl()->sockfd()),
+      fd_(fd),
       info_(std::move(info)),
-      pending_(std::move(early_bytes)),
+      claims_(std::move(claims)),
       limits_(limits),
       parser_(limits.max_message_bytes),
-      last_activity_(Clock::now()) {}
+      last_activity_(Clock::now()) {
+  scope_ = std::make_shared<net::LoopScope>(loop, server.workers(), "session", this);
+}
 
-Connection::~Connection() = default;
+Connection::~Connection() {
+  net::closeFd(fd_);
+}
 
 void Connection::send(std::string json) {
   send(std::make_shared<const std::string>(encodeFrame(Opcode::kText, json)));
@@ -69,37 +74,61 @@ void Connection::stop(sdk::DisconnectReason reason) {
     loop_.post(std::move(run));
 }
 
-void Connection::begin() {
-  loop_.watch(fd_, EPOLLIN | EPOLLRDHUP, this);
-  server_.opened(shared_from_this());
-  // A client may send its first frames right behind the handshake; Poco had read them already.
-  if (!pending_.empty() && state_.load() != State::kClosed) {
-    std::string early;
-    early.swap(pending_);
-    std::vector<Message> messages;
-    const std::size_t used =
-        parser_.parse(reinterpret_cast<const std::uint8_t*>(early.data()), early.size(), messages);
-    pending_.assign(early, used, std::string::npos);
-    for (auto& m : messages) {
-      if (state_.load() == State::kClosed) return;
-      handle(m);
-    }
-    if (parser_.failed()) {
-      const auto code = parser_.failureCode();
-      close(code == close_code::kTooBig ? sdk::DisconnectReason::kOther
-                                        : sdk::DisconnectReason::kReceiveAudioError,
-            code, parser_.failureReason(), false);
-    }
+void Connection::pauseReading() {
+  if (pauses_++ == 0) updateInterest();
+}
+
+void Connection::resumeReading() {
+  if (pauses_ == 0) return;
+  if (--pauses_ == 0) {
+    last_activity_ = Clock::now();  // the silence was ours
+    updateInterest();
   }
+}
+
+sdk::SessionHandler* Connection::attached(const std::string& plugin_id) const {
+  for (const auto& [owner, handler] : handlers_)
+    if (owner == plugin_id) return handler.get();
+  return nullptr;
+}
+
+void Connection::begin(std::string first, std::string early) {
+  watched_ = loop_.watch(fd_, EPOLLIN | EPOLLRDHUP, this);
+  interest_ = EPOLLIN | EPOLLRDHUP;
+  if (!watched_) return abort(sdk::DisconnectReason::kOther);
+  queued_bytes_.fetch_add(first.size());
+  out_.push_back(std::make_shared<const std::string>(std::move(first)));
+  scheduleFlush();
+  const auto ping = server_.settings().ping_interval;
+  heartbeat_ = scope_->every(std::chrono::duration_cast<std::chrono::milliseconds>(ping),
+                             [this] { heartbeat(); });
+  server_.opened(shared_from_this());
+  if (early.empty() || state_.load() == State::kClosed) return;
+  // A client may send its first frames right behind the handshake.
+  std::vector<Message> messages;
+  const std::size_t used =
+      parser_.parse(reinterpret_cast<const std::uint8_t*>(early.data()), early.size(), messages);
+  pending_.assign(early, used, std::string::npos);
+  for (auto& m : messages) {
+    if (state_.load() == State::kClosed) return;
+    handle(m);
+  }
+  if (parser_.failed()) failParse();
 }
 
 void Connection::onIo(std::uint32_t events) {
   if (state_.load() == State::kClosed) return;  // a stale event in the same epoll batch
   auto self = shared_from_this();
+  const bool paused = pauses_ > 0 || over_budget_;
+  if (paused && (events & (EPOLLHUP | EPOLLERR))) {
+    // Reads are paused, but the connection is gone entirely: nobody is there to wait for.
+    return abort(events & EPOLLERR ? sdk::DisconnectReason::kReceiveAudioError
+                                   : sdk::DisconnectReason::kClientDisconnect);
+  }
   // On a reset or hang-up, read first: what the peer did is reported as what it was (a reset
   // while reading), not as the write that would fail because of it.
   const bool broken = events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR);
-  if (broken || (events & EPOLLIN)) readable();
+  if (!paused && (broken || (events & EPOLLIN))) readable();
   if ((events & EPOLLOUT) && state_.load() != State::kClosed) flush();
 }
 
@@ -107,7 +136,7 @@ void Connection::readable() {
   std::uint8_t buf[64 * 1024];
   std::vector<Message> messages;
   int full_reads = 0;
-  while (state_.load() != State::kClosed) {
+  while (state_.load() != State::kClosed && pauses_ == 0 && !over_budget_) {
     const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
     if (n == 0) {
       // The peer ended the connection: cleanly if it had sent its close frame (or we ours).
@@ -135,17 +164,19 @@ void Connection::readable() {
       handle(m);
       if (state_.load() == State::kClosed) return;
     }
-    if (parser_.failed()) {
-      pending_.clear();
-      const auto code = parser_.failureCode();
-      return close(code == close_code::kTooBig ? sdk::DisconnectReason::kOther
-                                               : sdk::DisconnectReason::kReceiveAudioError,
-                   code, parser_.failureReason(), false);
-    }
+    if (parser_.failed()) return failParse();
     // A client that sends without pause must not hold the loop: after a few full reads, let the
     // others have their turn (the loop is level-triggered and comes back for the rest).
     if (static_cast<std::size_t>(n) < sizeof buf || ++full_reads == kMaxReadsPerTurn) return;
   }
+}
+
+void Connection::failParse() {
+  pending_.clear();
+  const auto code = parser_.failureCode();
+  close(code == close_code::kTooBig ? sdk::DisconnectReason::kOther
+                                    : sdk::DisconnectReason::kReceiveAudioError,
+        code, parser_.failureReason(), false);
 }
 
 void Connection::handle(Message& m) {
@@ -169,6 +200,16 @@ void Connection::handle(Message& m) {
       break;
     case Opcode::kContinuation: break;  // never delivered: the parser reassembles
   }
+}
+
+void Connection::heartbeat() {
+  if (state_.load() != State::kOpen) return;
+  const bool paused = pauses_ > 0 || over_budget_;
+  if (!paused && Clock::now() - last_activity_ >= server_.settings().idle_timeout) {
+    return abort(sdk::DisconnectReason::kSocketClosed);  // it stopped answering
+  }
+  enqueue(server_.pingFrame());
+  enqueue(server_.appPing(info_.id));
 }
 
 void Connection::enqueue(const sdk::EncodedFrame& frame) {
@@ -197,29 +238,21 @@ void Connection::close(sdk::DisconnectReason reason, std::uint16_t code, std::st
     out_.push_back(std::make_shared<const std::string>(std::move(frame)));
   }
   finish_after_flush_ = !wait_for_peer;
-  closing_deadline_ = Clock::now() + kClosingGrace;
-  server_.closing(shared_from_this());
+  if (wait_for_peer) {
+    // The peer's close is awaited while reading, even if reads were paused.
+    pauses_ = 0;
+    over_budget_ = false;
+    updateInterest();
+    closing_timer_ =
+        scope_->after(std::chrono::duration_cast<std::chrono::milliseconds>(kClosingGrace),
+                      [this] { abort(sdk::DisconnectReason::kOther); });
+  }
   scheduleFlush();
 }
 
 void Connection::abort(sdk::DisconnectReason reason) {
   if (state_.load() == State::kOpen) reason_ = reason;
   finish();
-}
-
-bool Connection::heartbeat(Clock::time_point now, Clock::duration idle_timeout) {
-  if (state_.load() != State::kOpen) return false;
-  if (now - last_activity_ >= idle_timeout) {
-    abort(sdk::DisconnectReason::kSocketClosed);  // it stopped answering: nothing to say to it
-    return false;
-  }
-  enqueue(server_.pingFrame());
-  enqueue(server_.appPing(info_.id));
-  return state_.load() == State::kOpen;
-}
-
-bool Connection::closingExpired(Clock::time_point now) const {
-  return state_.load() == State::kClosing && now >= closing_deadline_;
 }
 
 void Connection::scheduleFlush() {
@@ -245,7 +278,7 @@ void Connection::flush() {
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = count;
-    const ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+    const ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -275,26 +308,102 @@ void Connection::flush() {
 }
 
 void Connection::updateInterest() {
-  if (state_.load() == State::kClosed) return;
-  loop_.change(fd_, EPOLLIN | EPOLLRDHUP | (want_write_ ? EPOLLOUT : 0u), this);
+  if (state_.load() == State::kClosed || !watched_) return;
+  const bool reading = pauses_ == 0 && !over_budget_;
+  const std::uint32_t events =
+      (reading ? EPOLLIN | EPOLLRDHUP : 0u) | (want_write_ ? EPOLLOUT : 0u);
+  if (events == interest_) return;
+  // An epoll failure (ENOMEM) ends this one session, never the loop.
+  if (!loop_.change(fd_, events, this)) return abort(sdk::DisconnectReason::kOther);
+  interest_ = events;
 }
 
 void Connection::finish() {
   if (state_.exchange(State::kClosed) == State::kClosed) return;
-  loop_.unwatch(fd_);
-  try {
-    socket_.close();
-  } catch (...) {
-  }
+  if (watched_) loop_.unwatch(fd_);
+  watched_ = false;
+  net::closeFd(fd_);
+  fd_ = -1;
+  heartbeat_.cancel();
+  closing_timer_.cancel();
   // Give back what was queued; sends still on their way give back their own in push().
   std::size_t unsent = 0;
   for (const auto& f : out_) unsent += f->size();
   queued_bytes_.fetch_sub(unsent - out_offset_ * !out_.empty());
   out_.clear();
   auto self = shared_from_this();
+  loop_.retire(self);  // other events for it may still sit in this iteration's batch
   server_.closed(self, reason_);
-  // Other events for this connection may still sit in the loop's current batch.
-  loop_.deferFlush(self);
+}
+
+void Connection::queueWork(const std::string& owner, std::size_t bytes,
+                           std::function<void()> work) {
+  if (state_.load() == State::kClosed) return;
+  work_.push_back({owner, bytes, std::move(work)});
+  workQueued(bytes);
+  runNextWork();
+}
+
+void Connection::runNextWork() {
+  if (work_running_ || work_.empty()) return;
+  Work next = std::move(work_.front());
+  work_.pop_front();
+  work_running_ = true;
+  auto self = shared_from_this();
+  auto task = [self, bytes = next.bytes, fn = next.fn]() {
+    struct Back {  // even if the handler throws (the pool reports it)
+      std::shared_ptr<Connection> self;
+      std::size_t bytes;
+      ~Back() {
+        self->loop_.post([self = self, bytes = bytes] {
+          self->work_running_ = false;
+          self->workDrained(bytes);
+          if (self->after_work_) {
+            auto then = std::move(self->after_work_);
+            self->after_work_ = nullptr;
+            then();
+          } else {
+            self->runNextWork();
+          }
+        });
+      }
+    } back{self, bytes};
+    fn();
+  };
+  if (server_.workers().submit(next.owner, std::move(task))) return;
+  // The pool's queue is full: try again shortly; past its budget the session stops reading.
+  work_running_ = false;
+  work_.push_front(std::move(next));
+  retry_ = scope_->after(std::chrono::duration_cast<std::chrono::milliseconds>(kPoolFullRetry),
+                         [this] { runNextWork(); });
+}
+
+void Connection::afterWork(std::function<void()> then) {
+  for (const auto& w : work_) workDrained(w.bytes);
+  work_.clear();
+  if (!work_running_) return then();
+  after_work_ = std::move(then);
+}
+
+void Connection::workQueued(std::size_t bytes) {
+  work_bytes_ += bytes;
+  ++work_count_;
+  if (!over_budget_ &&
+      (work_bytes_ > limits_.max_queued_work_bytes || work_count_ > limits_.max_queued_work)) {
+    over_budget_ = true;
+    updateInterest();
+  }
+}
+
+void Connection::workDrained(std::size_t bytes) {
+  work_bytes_ -= std::min(bytes, work_bytes_);
+  if (work_count_) --work_count_;
+  if (over_budget_ && work_bytes_ <= limits_.max_queued_work_bytes / 2 &&
+      work_count_ <= limits_.max_queued_work / 2) {
+    over_budget_ = false;
+    last_activity_ = Clock::now();
+    updateInterest();
+  }
 }
 
 }  // namespace parley::core::ws

@@ -1,17 +1,19 @@
-// One websocket connection, owned by one event loop: reads and parses frames, dispatches
-// messages through the WsServer, and writes from a bounded queue of shared, pre-encoded frames,
-// coalescing what an iteration queued into one writev.
+// One websocket session, served by one event loop for its whole life: reads and parses frames,
+// dispatches messages through the WsServer, writes from a bounded queue of shared, pre-encoded
+// frames (what one iteration queued leaves in one sendmsg), and owns the session's scope, the
+// plugins' session handlers and its queue of worker messages.
 #pragma once
-
-#include <Poco/Net/StreamSocket.h>
 
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
-#include "core/ws/event_loop.hpp"
+#include "core/net/event_loop.hpp"
+#include "core/net/scope.hpp"
 #include "core/ws/frame.hpp"
 #include "parley/sdk/websocket.hpp"
 
@@ -22,77 +24,122 @@ class WsServer;
 struct ConnectionLimits {
   std::size_t max_message_bytes = 64 * 1024;
   std::size_t max_send_queue_bytes = 1 << 20;
+  std::size_t max_queued_work_bytes = 1 << 20;  // worker messages waiting; past it reads pause
+  std::size_t max_queued_work = 256;            // the same, counted in tasks
 };
 
 class Connection final : public sdk::Session,
-                         public IoHandler,
+                         public net::IoHandler,
+                         public net::LoopScope::Budget,
                          public std::enable_shared_from_this<Connection> {
  public:
   using Clock = std::chrono::steady_clock;
 
-  Connection(WsServer& server, EventLoop& loop, Poco::Net::StreamSocket socket,
-             sdk::SessionInfo info, std::string early_bytes, const ConnectionLimits& limits);
+  Connection(WsServer& server, net::EventLoop& loop, int fd, sdk::SessionInfo info,
+             sdk::json::Value claims, const ConnectionLimits& limits);
   ~Connection() override;
 
-  // sdk::Session: any thread.
+  // sdk::Session, any thread.
   const sdk::SessionInfo& info() const override { return info_; }
   bool open() const override { return state_.load() == State::kOpen; }
   void send(std::string json) override;
   void send(const sdk::EncodedFrame& frame) override;
   std::size_t queuedBytes() const override { return queued_bytes_.load(std::memory_order_relaxed); }
+  void stop(sdk::DisconnectReason reason) override;
+  // sdk::Session, loop thread.
+  sdk::Scope& scope() override { return *scope_; }
+  void pauseReading() override;
+  void resumeReading() override;
+  const sdk::json::Value& claims() const override { return claims_; }
+  sdk::SessionHandler* attached(const std::string& plugin_id) const override;
+
   // Counts `bytes` against the send queue bound; false (and the session dropped as a slow
   // consumer) when they do not fit. Any thread.
   bool reserve(std::size_t bytes);
-  void stop(sdk::DisconnectReason reason) override;
 
   // Loop thread only.
-  EventLoop& loop() const { return loop_; }
-  void begin();
+  net::EventLoop& loop() const { return loop_; }
+  net::LoopScope& loopScope() { return *scope_; }
+  // Starts serving: `first` (the 101 response) goes out before anything else, `early` is what the
+  // client sent right behind its upgrade request.
+  void begin(std::string first, std::string early);
   void onIo(std::uint32_t events) override;
   void onFlush() override;
-  void enqueue(const sdk::EncodedFrame& frame);  // reserve + push
-  void push(const sdk::EncodedFrame& frame);     // a frame already reserved
+  void push(const sdk::EncodedFrame& frame);  // a frame already reserve()d
   // Ends the session: the first reason decided wins. With a close code, a close frame is sent
   // first; `wait_for_peer` keeps reading until the peer's close (or the closing deadline).
   void close(sdk::DisconnectReason reason, std::uint16_t code, std::string_view text,
              bool wait_for_peer);
-  // Heartbeat: true while the connection stays; false once it is closed or closes now.
-  bool heartbeat(Clock::time_point now, Clock::duration idle_timeout);
-  // Closing deadline passed: drop the connection without waiting any longer.
-  bool closingExpired(Clock::time_point now) const;
-  bool finished() const { return state_.load() == State::kClosed; }
   void abort(sdk::DisconnectReason reason);
+  bool finished() const { return state_.load() == State::kClosed; }
+
+  // The plugins' objects for this session, in attach order (the server fills and empties it).
+  std::vector<std::pair<std::string, std::unique_ptr<sdk::SessionHandler>>>& handlers() {
+    return handlers_;
+  }
+  // Queues a worker message for `owner`'s handler: run one at a time, in order, never after the
+  // close handlers.
+  void queueWork(const std::string& owner, std::size_t bytes, std::function<void()> work);
+  // Runs `then` once no worker message of this session runs any more (queued ones are dropped).
+  void afterWork(std::function<void()> then);
+
+  // LoopScope::Budget: offloaded work queued and done.
+  void queued() override { workQueued(0); }
+  void drained() override { workDrained(0); }
 
  private:
   enum class State { kOpen, kClosing, kClosed };
   void readable();
   void handle(Message& message);
+  void failParse();
+  void heartbeat();
   void scheduleFlush();
   void flush();
   void updateInterest();
-  void finish();  // closes the socket, runs close handlers once
+  void finish();  // closes the socket; the server runs the close handlers
+  void enqueue(const sdk::EncodedFrame& frame);  // reserve + push
+  void workQueued(std::size_t bytes);
+  void workDrained(std::size_t bytes);
+  void runNextWork();
 
   WsServer& server_;
-  EventLoop& loop_;
-  Poco::Net::StreamSocket socket_;
+  net::EventLoop& loop_;
   int fd_;
   sdk::SessionInfo info_;
+  sdk::json::Value claims_;
+  std::shared_ptr<net::LoopScope> scope_;
   std::string pending_;  // bytes read but not yet a whole frame
   ConnectionLimits limits_;
   FrameParser parser_;
   std::atomic<State> state_{State::kOpen};
   sdk::DisconnectReason reason_ = sdk::DisconnectReason::kOther;
-  bool reason_set_ = false;
-  bool close_sent_ = false;
   bool finish_after_flush_ = false;
   bool flush_scheduled_ = false;
   bool want_write_ = false;
+  bool watched_ = false;
+  std::uint32_t interest_ = 0;
+  int pauses_ = 0;            // plugins' pauseReading() calls not yet resumed
+  bool over_budget_ = false;  // worker messages past the budget
   std::deque<sdk::EncodedFrame> out_;
   std::size_t out_offset_ = 0;                // bytes of out_.front() already written
   std::atomic<std::size_t> queued_bytes_{0};  // reserved by senders, not yet written
   std::atomic<bool> overflowed_{false};
   Clock::time_point last_activity_;
   Clock::time_point closing_deadline_;
+  sdk::Timer heartbeat_;
+  sdk::Timer closing_timer_;
+  std::vector<std::pair<std::string, std::unique_ptr<sdk::SessionHandler>>> handlers_;
+  // Worker messages: one runs at a time.
+  struct Work {
+    std::string owner;
+    std::size_t bytes;
+    std::function<void()> fn;
+  };
+  std::deque<Work> work_;
+  bool work_running_ = false;
+  sdk::Timer retry_;  // the worker pool was full
+  std::size_t work_bytes_ = 0, work_count_ = 0;
+  std::function<void()> after_work_;
 };
 
 }  // namespace parley::core::ws

@@ -22,10 +22,15 @@ bool validCloseCode(std::uint16_t code) {
   return code >= 1000 && code <= 1014 && code != 1004 && code != 1005 && code != 1006;
 }
 
-void unmask(const std::uint8_t* in, std::size_t n, const std::uint8_t key[4], std::string& out) {
+// Appends the payload, unmasked with `key` when there is one.
+void unmask(const std::uint8_t* in, std::size_t n, const std::uint8_t* key, std::string& out) {
   const std::size_t base = out.size();
   out.resize(base + n);
   char* dst = out.data() + base;
+  if (!key) {
+    std::memcpy(dst, in, n);
+    return;
+  }
   for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<char>(in[i] ^ key[i & 3]);
 }
 
@@ -54,7 +59,10 @@ std::size_t FrameParser::parse(const std::uint8_t* data, std::size_t size,
     // Everything decidable from the first two bytes is decided before waiting for more.
     if (rsv) return consumed + fail(close_code::kProtocolError, "reserved bits set");
     if (!knownOpcode(opcode)) return consumed + fail(close_code::kProtocolError, "unknown opcode");
-    if (!masked) return consumed + fail(close_code::kProtocolError, "client frames must be masked");
+    if (masked != (role_ == Role::kServer))
+      return consumed + fail(close_code::kProtocolError, role_ == Role::kServer
+                                                             ? "client frames must be masked"
+                                                             : "server frames must not be masked");
     if (isControl(opcode) && (!fin || length > kMaxControlPayload))
       return consumed + fail(close_code::kProtocolError, "invalid control frame");
 
@@ -79,12 +87,13 @@ std::size_t FrameParser::parse(const std::uint8_t* data, std::size_t size,
     const std::size_t already = in_message_ && !isControl(opcode) ? message_.size() : 0;
     if (length > max_message_ || already + length > max_message_)
       return consumed + fail(close_code::kTooBig, "message too big");
-    if (avail < header + 4 + length) break;
+    const std::size_t key_size = masked ? 4 : 0;
+    if (avail < header + key_size + length) break;
 
-    const std::uint8_t* key = p + header;
-    const std::uint8_t* payload = key + 4;
+    const std::uint8_t* key = masked ? p + header : nullptr;
+    const std::uint8_t* payload = p + header + key_size;
     const auto n = static_cast<std::size_t>(length);
-    consumed += header + 4 + n;
+    consumed += header + key_size + n;
 
     if (isControl(opcode)) {
       Message m;
@@ -134,27 +143,36 @@ std::size_t FrameParser::parse(const std::uint8_t* data, std::size_t size,
   return consumed;
 }
 
-std::string encodeFrame(Opcode opcode, std::string_view payload) {
+std::string encodeFrame(Opcode opcode, std::string_view payload, const std::uint8_t* mask) {
   std::string frame;
   const std::size_t n = payload.size();
-  frame.reserve(n + 10);
+  frame.reserve(n + 14);
   frame.push_back(static_cast<char>(0x80 | static_cast<std::uint8_t>(opcode)));
+  const char mask_bit = mask ? static_cast<char>(0x80) : 0;
   if (n < 126) {
-    frame.push_back(static_cast<char>(n));
+    frame.push_back(static_cast<char>(mask_bit | static_cast<char>(n)));
   } else if (n <= 0xFFFF) {
-    frame.push_back(static_cast<char>(126));
+    frame.push_back(static_cast<char>(mask_bit | 126));
     frame.push_back(static_cast<char>(n >> 8));
     frame.push_back(static_cast<char>(n & 0xFF));
   } else {
-    frame.push_back(static_cast<char>(127));
+    frame.push_back(static_cast<char>(mask_bit | 127));
     for (int shift = 56; shift >= 0; shift -= 8)
       frame.push_back(static_cast<char>((static_cast<std::uint64_t>(n) >> shift) & 0xFF));
   }
-  frame.append(payload);
+  if (!mask) {
+    frame.append(payload);
+    return frame;
+  }
+  frame.append(reinterpret_cast<const char*>(mask), 4);
+  const std::size_t base = frame.size();
+  frame.resize(base + n);
+  for (std::size_t i = 0; i < n; ++i)
+    frame[base + i] = static_cast<char>(static_cast<std::uint8_t>(payload[i]) ^ mask[i & 3]);
   return frame;
 }
 
-std::string encodeClose(std::uint16_t code, std::string_view reason) {
+std::string encodeClose(std::uint16_t code, std::string_view reason, const std::uint8_t* mask) {
   std::string payload;
   payload.push_back(static_cast<char>(code >> 8));
   payload.push_back(static_cast<char>(code & 0xFF));
@@ -166,7 +184,7 @@ std::string encodeClose(std::uint16_t code, std::string_view reason) {
     cut = cut.substr(0, end);
   }
   payload.append(cut);
-  return encodeFrame(Opcode::kClose, payload);
+  return encodeFrame(Opcode::kClose, payload, mask);
 }
 
 }  // namespace parley::core::ws

@@ -1,5 +1,5 @@
-// RFC 6455 framing for the server side: an incremental parser for client frames (masked),
-// reassembling fragmented messages and validating them, and an encoder for server frames.
+// RFC 6455 framing: an incremental parser that reassembles and validates fragmented messages, for
+// either side (a server reads masked frames, a client unmasked ones), and an encoder.
 #pragma once
 
 #include <cstddef>
@@ -42,7 +42,9 @@ struct Message {
 
 class FrameParser {
  public:
-  explicit FrameParser(std::size_t max_message_bytes) : max_message_(max_message_bytes) {}
+  enum class Role { kServer, kClient };  // whose end of the connection parses
+  explicit FrameParser(std::size_t max_message_bytes, Role role = Role::kServer)
+      : max_message_(max_message_bytes), role_(role) {}
 
   // Consumes every complete frame at the front of [data, data + size), appending finished
   // messages and control frames to `out`, and returns how many bytes it consumed; the rest is an
@@ -58,6 +60,7 @@ class FrameParser {
   std::size_t fail(std::uint16_t code, std::string reason);
 
   std::size_t max_message_;
+  Role role_;
   bool in_message_ = false;  // a fragmented data message is being reassembled
   Opcode message_opcode_ = Opcode::kText;
   std::string message_;
@@ -66,9 +69,11 @@ class FrameParser {
   std::string failure_reason_;
 };
 
-// One unfragmented, unmasked server frame.
-std::string encodeFrame(Opcode opcode, std::string_view payload);
+// One unfragmented frame: unmasked (a server's), or masked with the 4 bytes at `mask` (a client's).
+std::string encodeFrame(Opcode opcode, std::string_view payload,
+                        const std::uint8_t* mask = nullptr);
 // A close frame; `reason` is cut to fit the 125-byte control frame limit.
-std::string encodeClose(std::uint16_t code, std::string_view reason);
+std::string encodeClose(std::uint16_t code, std::string_view reason,
+                        const std::uint8_t* mask = nullptr);
 
 }  // namespace parley::core::ws

@@ -1,26 +1,26 @@
 #include "core/ws/message.hpp"
 
-#include <Poco/JSON/Parser.h>
-
 namespace parley::core::ws {
 
 MessageKind classifyMessage(const std::string& json) {
   MessageKind kind;
-  try {
-    Poco::JSON::Parser parser;
-    auto object = parser.parse(json).extract<Poco::JSON::Object::Ptr>();
-    if (!object) throw Poco::Exception("not an object");
-    const Poco::Dynamic::Var type = object->get("type");
-    if (type.isString()) {
-      kind.type = type.extract<std::string>();
-      return kind;
-    }
-    kind.error_code = "unknown_type";
-    kind.error_message = "a message needs a string \"type\"";
-  } catch (const std::exception&) {
+  sdk::json::ParseError error;
+  if (!sdk::json::parse(json, kind.message, &error) || !kind.message.isObject()) {
+    kind.message = {};
     kind.error_code = "invalid_json";
     kind.error_message = "a text message must be a JSON object";
+    if (!error.message.empty())
+      kind.error_message += " (" + error.message + " at byte " + std::to_string(error.offset) + ")";
+    return kind;
   }
+  const sdk::json::Value& type = kind.message["type"];
+  if (!type.isString()) {
+    kind.message = {};
+    kind.error_code = "unknown_type";
+    kind.error_message = "a message needs a string \"type\"";
+    return kind;
+  }
+  kind.type = std::string(type.asString());
   return kind;
 }
 

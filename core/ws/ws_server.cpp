@@ -1,263 +1,220 @@
 #include "core/ws/ws_server.hpp"
 
-#include <Poco/Base64Encoder.h>
 #include <Poco/Logger.h>
-#include <Poco/Net/HTTPServerRequestImpl.h>
-#include <Poco/Net/HTTPServerSession.h>
-#include <Poco/SHA1Engine.h>
-#include <Poco/String.h>
-#include <Poco/Timestamp.h>
 #include <Poco/UUIDGenerator.h>
 
-#include <sstream>
-#include <thread>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <future>
+#include <map>
 
 #include "core/http/bearer_auth.hpp"
 #include "core/http/url.hpp"
-#include "core/runtime/serial_workers.hpp"
+#include "core/runtime/access_registry.hpp"
+#include "core/runtime/worker_pool.hpp"
+#include "core/ws/handshake.hpp"
 #include "core/ws/message.hpp"
 #include "parley/sdk/errors.hpp"
 #include "parley/sdk/json.hpp"
 
-namespace parley::core::ws {
+namespace parley::core {
+
+// What an admitted upgrade carries from admit() to adopt(). Its slot under ws.max_connections is
+// given back if the connection never becomes a session.
+struct UpgradeHandler::Admission {
+  sdk::SessionInfo info;
+  sdk::json::Value claims;
+  std::string response;  // the 101
+  std::atomic<int>* slots = nullptr;
+  ~Admission() {
+    if (slots) slots->fetch_sub(1);
+  }
+};
+
+namespace ws {
 
 namespace {
 
 using sdk::DisconnectReason;
+constexpr std::size_t kReasons = 7;  // DisconnectReason::kClientDisconnect .. kOther
 
-// Poco reads ahead while parsing the upgrade request; whatever it read past the headers is the
-// client's first frames. HTTPSession exposes those bytes only to subclasses, so reach them through
-// pointers to members taken in a subclass's scope (a legal way to use a protected accessor).
-struct SessionAccess : Poco::Net::HTTPSession {
-  static std::string takeBuffered(Poco::Net::HTTPSession& s) {
-    auto buffered = &SessionAccess::buffered;
-    auto read = &SessionAccess::read;
-    const int n = (s.*buffered)();
-    std::string bytes(static_cast<std::size_t>(std::max(0, n)), '\0');
-    if (n > 0) bytes.resize(static_cast<std::size_t>((s.*read)(bytes.data(), n)));
-    return bytes;
-  }
-};
-
-std::string acceptKey(const std::string& key) {
-  Poco::SHA1Engine sha1;
-  sha1.update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
-  const auto& digest = sha1.digest();
-  std::ostringstream out;
-  Poco::Base64Encoder b64(out);
-  b64.write(reinterpret_cast<const char*>(digest.data()),
-            static_cast<std::streamsize>(digest.size()));
-  b64.close();
-  return out.str();
+sdk::Response refusal(int status, std::string_view code, std::string_view message) {
+  return sdk::Response::error(status, code, message);
 }
 
-bool headerHasToken(const std::string& value, const char* token) {
-  std::istringstream in(value);
-  std::string part;
-  while (std::getline(in, part, ','))
-    if (Poco::icompare(Poco::trim(part), token) == 0) return true;
-  return false;
-}
-
-void refuse(Poco::Net::HTTPServerResponse& resp, int status, std::string_view code,
-            std::string_view message) {
-  const std::string body = sdk::jsonError(code, message);
-  resp.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
-  resp.setContentType("application/json");
-  resp.sendBuffer(body.data(), body.size());
+std::int64_t unixMillis() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
 
 struct WsServer::Handler {
+  enum class Kind { kRaw, kJson, kBinary, kOpen, kClose, kAttach };
+  Kind kind = Kind::kRaw;
   std::string owner;
   sdk::RunOn where = sdk::RunOn::kLoop;
   sdk::WebSockets::MessageHandler on_message;
+  sdk::WebSockets::JsonHandler on_json;
   sdk::WebSockets::BinaryHandler on_binary;
   sdk::WebSockets::OpenHandler on_open;
   sdk::WebSockets::CloseHandler on_close;
+  sdk::SessionHandlerSpec spec;
+  sdk::WebSockets::HandlerFactory factory;
   CallGate gate;
 };
 
-struct WsServer::Loop {
-  std::unique_ptr<EventLoop> loop;
-  // The loop owns its connections; everyone else holds them weakly or for one call.
-  std::unordered_map<const Connection*, std::shared_ptr<Connection>> live;
-  // Sorted by due time, since every entry is pushed at now + the same interval: a tick pops only
-  // what is due, whatever the number of idle connections.
-  std::deque<std::pair<Connection::Clock::time_point, std::weak_ptr<Connection>>> heartbeats;
-  std::vector<std::weak_ptr<Connection>> closing;
-};
-
-WsServer::WsServer(const WsSettings& settings, const BearerAuth& auth, Poco::Logger& log,
-                   ErrorSink on_error)
+WsServer::WsServer(const WsSettings& settings, const BearerAuth& auth, const AccessRegistry& access,
+                   WorkerPool& workers, Poco::Logger& log, ErrorSink on_error)
     : settings_(settings),
       auth_(auth),
+      access_(access),
+      workers_(workers),
       log_(log),
       on_error_(std::move(on_error)),
-      ping_frame_(std::make_shared<const std::string>(encodeFrame(Opcode::kPing, ""))) {}
+      ping_frame_(std::make_shared<const std::string>(encodeFrame(Opcode::kPing, ""))),
+      disconnects_(std::make_shared<sdk::CategoryCounter>(kReasons)) {}
 
-WsServer::~WsServer() {
-  shutdown(std::chrono::milliseconds(0));
-}
+WsServer::~WsServer() = default;
 
-void WsServer::start() {
-  const auto tick = std::clamp<std::chrono::milliseconds>(
-      settings_.ping_interval / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
-  for (int i = 0; i < settings_.loop_threads; ++i) {
-    auto slot = std::make_unique<Loop>();
-    Loop* raw = slot.get();
-    slot->loop = std::make_unique<EventLoop>("ws-" + std::to_string(i), tick,
-                                             [this, raw] { this->tick(*raw); });
-    loops_.push_back(std::move(slot));
+UpgradeHandler::Decision WsServer::admit(const UpgradeRequest& request) {
+  const RequestHead& head = request.head;
+  if (head.method != "GET") {
+    sdk::Response r = refusal(405, "method_not_allowed", "a websocket upgrade is a GET");
+    r.headers.emplace_back("Allow", "GET");
+    return r;
   }
-  workers_ = std::make_unique<SerialWorkers>(settings_.worker_threads);
-  for (auto& l : loops_) l->loop->start();
-  accepting_ = true;
+  if (!headerHasToken(head.header("upgrade"), "websocket") ||
+      !headerHasToken(head.header("connection"), "upgrade"))
+    return refusal(400, "bad_request", "expected a websocket upgrade request");
+  if (head.header("sec-websocket-version") != "13") {
+    sdk::Response r = refusal(426, "upgrade_required", "only websocket version 13 is supported");
+    r.headers.emplace_back("Sec-WebSocket-Version", "13");
+    return r;
+  }
+  const std::string& key = head.header("sec-websocket-key");
+  if (!validKey(key))
+    return refusal(400, "bad_request", "Sec-WebSocket-Key must be 16 bytes in base64");
+
+  sdk::Fields query;
+  if (!parseQuery(request.query, query))
+    return refusal(400, "bad_request", "the query string is not valid URL encoding");
+  const sdk::Credentials credentials{request.path, query, head.headers};
+
+  auto admission = std::make_shared<Admission>();
+  sdk::SessionInfo& info = admission->info;
+  std::string participant;
+  if (std::optional<sdk::Grant> grant = access_.verify(credentials)) {
+    // A plugin's credential (a share token): it alone decides.
+    if (!grant->ok) return refusal(grant->status, grant->code, grant->message);
+    info.user = grant->subject;
+    participant = grant->participant;
+    admission->claims = std::move(grant->claims);
+  } else {
+    // Browsers cannot set headers on a websocket: the bearer may come in the query.
+    std::string token;
+    for (const auto& [name, value] : query)
+      if (name == "token" || name == "access_token") token = value;
+    const std::string& authorization = head.header("authorization");
+    AuthResult who = token.empty() || !authorization.empty()
+                         ? auth_.authenticateHeader(authorization)
+                         : auth_.authenticateToken(token);
+    if (!who.ok) {
+      sdk::Response r = refusal(401, who.code, who.message);
+      r.headers.emplace_back("WWW-Authenticate",
+                             who.code == "missing_token"
+                                 ? "Bearer realm=\"parley\""
+                                 : "Bearer realm=\"parley\", error=\"invalid_token\"");
+      return r;
+    }
+    info.user = who.subject;
+    info.is_operator = who.is_operator;
+    admission->claims = std::move(who.claims);
+  }
+  for (const auto& field : query)
+    if (!access_.isCredential(field.first)) info.query.push_back(field);
+  info.participant = participant.empty() ? info.param("participant", "candidate") : participant;
+
+  const sdk::Admission candidate{credentials, info.user, info.is_operator, info.participant,
+                                 admission->claims};
+  sdk::Grant admitted = access_.admit(candidate);
+  if (!admitted.ok) return refusal(admitted.status, admitted.code, admitted.message);
+
+  if (!accepting_ || connections_.fetch_add(1) >= settings_.max_connections) {
+    if (accepting_) connections_.fetch_sub(1);
+    sdk::Response r = refusal(503, "overloaded", "the server is at its websocket connection limit");
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+  admission->slots = &connections_;
+  info.id = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
+  admission->response =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: " +
+      acceptKey(key) + "\r\n\r\n";
+  return admission;
 }
 
-void WsServer::shutdown(std::chrono::milliseconds deadline) {
-  if (loops_.empty() || stopped_) return;
-  accepting_ = false;
-  std::vector<std::shared_ptr<Connection>> open;
+void WsServer::adopt(std::shared_ptr<Admission> admission, int fd, net::EventLoop& loop,
+                     std::string early_bytes) {
+  admission->slots = nullptr;  // the session holds the slot now, until closed()
+  if (settings_.socket_send_buffer_bytes > 0)
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &settings_.socket_send_buffer_bytes,
+               sizeof settings_.socket_send_buffer_bytes);
+  const ConnectionLimits limits{settings_.max_message_bytes, settings_.max_send_queue_bytes,
+                                settings_.max_queued_work_bytes, 256};
+  auto c = std::make_shared<Connection>(*this, loop, fd, std::move(admission->info),
+                                        std::move(admission->claims), limits);
   {
     std::lock_guard lock(sessions_mutex_);
-    for (auto& [id, weak] : sessions_)
-      if (auto c = weak.lock()) open.push_back(c);
+    sessions_[c->info().id] = c;
   }
-  for (auto& c : open)
+  connections_gauge_->add(1);
+  c->begin(std::move(admission->response), std::move(early_bytes));
+}
+
+std::vector<std::shared_ptr<Connection>> WsServer::live() const {
+  std::vector<std::shared_ptr<Connection>> all;
+  std::lock_guard lock(sessions_mutex_);
+  for (const auto& [id, c] : sessions_) all.push_back(c);
+  return all;
+}
+
+void WsServer::closeAll() {
+  accepting_ = false;
+  for (auto& c : live())
     c->loop().post([c] {
       c->close(DisconnectReason::kOther, close_code::kGoingAway, "server shutting down", true);
     });
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (connections_.load() > 0 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+void WsServer::abortAll() {
   // Whatever did not answer in time is dropped, still counted once, on its own loop.
-  for (auto& c : open) c->loop().post([c] { c->abort(DisconnectReason::kOther); });
-  // Workers first: their handlers may still post to the loops. The loops are joined but kept
-  // until this object goes, since plugin threads may still hold sessions that post to them.
-  if (workers_) workers_->shutdown();
-  for (auto& l : loops_) l->loop->stop();
-  stopped_ = true;
-}
-
-void WsServer::upgrade(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) {
-  if (req.getMethod() != "GET") {
-    resp.set("Allow", "GET");
-    return refuse(resp, 405, "method_not_allowed", "a websocket upgrade is a GET");
-  }
-  if (!headerHasToken(req.get("Upgrade", ""), "websocket") ||
-      !headerHasToken(req.get("Connection", ""), "upgrade"))
-    return refuse(resp, 400, "bad_request", "expected a websocket upgrade request");
-  if (req.get("Sec-WebSocket-Version", "") != "13") {
-    resp.set("Sec-WebSocket-Version", "13");
-    return refuse(resp, 426, "upgrade_required", "only websocket version 13 is supported");
-  }
-  const std::string key = Poco::trim(req.get("Sec-WebSocket-Key", ""));
-  if (key.size() != 24) return refuse(resp, 400, "bad_request", "missing Sec-WebSocket-Key");
-
-  sdk::Fields query;
-  const auto qmark = req.getURI().find('?');
-  if (qmark != std::string::npos &&
-      !parseQuery(std::string_view(req.getURI()).substr(qmark + 1), query))
-    return refuse(resp, 400, "bad_request", "the query string is not valid URL encoding");
-  // Browsers cannot set headers on a websocket: the token may come in the query.
-  std::string token;
-  for (const auto& [name, value] : query)
-    if (name == "token" || name == "access_token") token = value;
-  AuthResult who = token.empty() || req.has("Authorization")
-                       ? auth_.authenticateHeader(req.get("Authorization", ""))
-                       : auth_.authenticateToken(token);
-  if (!who.ok) {
-    resp.set("WWW-Authenticate", who.code == "missing_token"
-                                     ? "Bearer realm=\"parley\""
-                                     : "Bearer realm=\"parley\", error=\"invalid_token\"");
-    return refuse(resp, 401, who.code, who.message);
-  }
-  if (!accepting_ || connections_.fetch_add(1) >= settings_.max_connections) {
-    if (accepting_) connections_.fetch_sub(1);
-    resp.set("Retry-After", "1");
-    return refuse(resp, 503, "overloaded", "the server is at its websocket connection limit");
-  }
-
-  sdk::SessionInfo info;
-  info.id = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
-  info.user = who.subject;
-  info.is_operator = who.is_operator;
-  info.query = std::move(query);
-  info.participant = info.param("participant", "candidate");
-
-  resp.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_SWITCHING_PROTOCOLS);
-  resp.set("Upgrade", "websocket");
-  resp.set("Connection", "Upgrade");
-  resp.set("Sec-WebSocket-Accept", acceptKey(key));
-  resp.send().flush();
-
-  auto& impl = static_cast<Poco::Net::HTTPServerRequestImpl&>(req);
-  std::string early = SessionAccess::takeBuffered(impl.session());
-  Poco::Net::StreamSocket socket = impl.detachSocket();
-  socket.setBlocking(false);
-  socket.setNoDelay(true);
-  if (settings_.socket_send_buffer_bytes > 0)
-    socket.setSendBufferSize(settings_.socket_send_buffer_bytes);
-
-  Loop& slot = *loops_[next_loop_.fetch_add(1) % loops_.size()];
-  ConnectionLimits limits{settings_.max_message_bytes, settings_.max_send_queue_bytes};
-  auto conn = std::make_shared<Connection>(*this, *slot.loop, std::move(socket), std::move(info),
-                                           std::move(early), limits);
-  {
-    std::lock_guard lock(sessions_mutex_);
-    sessions_[conn->info().id] = conn;
-  }
-  slot.loop->post([this, conn, &slot] {
-    slot.live.emplace(conn.get(), conn);
-    slot.heartbeats.emplace_back(Connection::Clock::now() + settings_.ping_interval, conn);
-    conn->begin();
-  });
-}
-
-void WsServer::tick(Loop& slot) {
-  const auto now = Connection::Clock::now();
-  while (!slot.heartbeats.empty() && slot.heartbeats.front().first <= now) {
-    auto weak = std::move(slot.heartbeats.front().second);
-    slot.heartbeats.pop_front();
-    if (auto c = weak.lock())
-      if (c->heartbeat(now, settings_.idle_timeout))
-        slot.heartbeats.emplace_back(now + settings_.ping_interval, std::move(weak));
-  }
-  // Connections waiting for the peer's close frame get a grace period, then are dropped.
-  auto& closing = slot.closing;
-  for (std::size_t i = 0; i < closing.size();) {
-    auto c = closing[i].lock();
-    if (c && c->closingExpired(now)) c->abort(DisconnectReason::kOther);
-    if (!c || c->finished()) {
-      closing[i] = std::move(closing.back());
-      closing.pop_back();
-    } else {
-      ++i;
-    }
-  }
-}
-
-WsServer::Loop& WsServer::slotOf(const Connection& c) {
-  for (auto& l : loops_)
-    if (l->loop.get() == &c.loop()) return *l;
-  throw std::logic_error("a connection of no loop");
-}
-
-void WsServer::closing(const std::shared_ptr<Connection>& c) {
-  slotOf(*c).closing.push_back(c);
+  for (auto& c : live()) c->loop().post([c] { c->abort(DisconnectReason::kOther); });
 }
 
 void WsServer::opened(const std::shared_ptr<Connection>& c) {
-  std::vector<std::shared_ptr<Handler>> handlers;
+  std::vector<std::shared_ptr<Handler>> opens, attaches;
   {
     std::shared_lock lock(handlers_mutex_);
-    handlers = open_;
+    opens = open_;
+    attaches = attach_;
   }
-  for (auto& h : handlers)
+  for (auto& h : opens)
     run(
         h, c, [&] { h->on_open(c); }, "open handler");
+  for (auto& h : attaches) {
+    CallGate::Pass pass(h->gate);
+    if (!pass || c->finished()) continue;
+    try {
+      if (auto handler = h->factory(c)) c->handlers().emplace_back(h->owner, std::move(handler));
+    } catch (const std::exception& e) {
+      on_error_(h->owner, std::string("session handler factory threw: ") + e.what());
+    } catch (...) {
+      on_error_(h->owner, "session handler factory threw a non-exception");
+    }
+  }
 }
 
 void WsServer::closed(const std::shared_ptr<Connection>& c, DisconnectReason reason) {
@@ -265,20 +222,39 @@ void WsServer::closed(const std::shared_ptr<Connection>& c, DisconnectReason rea
     std::lock_guard lock(sessions_mutex_);
     sessions_.erase(c->info().id);
   }
-  std::vector<std::shared_ptr<Handler>> handlers;
+  // No close callback runs while, or before, a worker message of the session does.
+  c->afterWork([this, c, reason] { runClose(c, reason); });
+}
+
+void WsServer::runClose(const std::shared_ptr<Connection>& c, DisconnectReason reason) {
+  std::vector<std::shared_ptr<Handler>> closes, attaches;
   {
     std::shared_lock lock(handlers_mutex_);
-    handlers = close_;
+    closes = close_;
+    attaches = attach_;
   }
-  for (auto& h : handlers)
+  // Plugins' session objects first, dependents before what they depend on (reverse attach order).
+  auto& handlers = c->handlers();
+  for (auto it = handlers.rbegin(); it != handlers.rend(); ++it) {
+    for (auto& h : attaches) {
+      if (h->owner != it->first) continue;
+      sdk::SessionHandler* handler = it->second.get();
+      run(
+          h, c, [&] { handler->onClose(reason); }, "session handler's close");
+    }
+  }
+  while (!handlers.empty()) handlers.pop_back();
+  for (auto& h : closes)
     run(
         h, c, [&] { h->on_close(c, reason); }, "close handler");
-  slotOf(*c).live.erase(c.get());  // the caller keeps it alive to the end of the iteration
+  c->loopScope().close();
+  disconnects_->inc(static_cast<std::size_t>(reason));
+  connections_gauge_->sub(1);
   connections_.fetch_sub(1);
 }
 
 void WsServer::run(const std::shared_ptr<Handler>& h, const std::shared_ptr<Connection>& c,
-                   std::function<void()> call, const std::string& what) {
+                   const std::function<void()>& call, const std::string& what) {
   CallGate::Pass pass(h->gate);
   if (!pass) return;
   try {
@@ -288,30 +264,24 @@ void WsServer::run(const std::shared_ptr<Handler>& h, const std::shared_ptr<Conn
     if (c->open()) sendError(c, "internal_error", "the server failed to handle the message");
   } catch (...) {
     on_error_(h->owner, what + " threw a non-exception");
+    if (c->open()) sendError(c, "internal_error", "the server failed to handle the message");
   }
 }
 
 void WsServer::sendError(const std::shared_ptr<Connection>& c, std::string_view code,
                          std::string_view message) {
-  std::string json = "{\"type\":\"error\",\"code\":";
-  sdk::appendJsonString(json, code);
-  json += ",\"message\":";
-  sdk::appendJsonString(json, message);
-  json += ",\"session_id\":";
-  sdk::appendJsonString(json, c->info().id);
-  c->send(json + "}");
+  c->send(sdk::errorEvent(code, message, c->info().id));
 }
 
 void WsServer::dispatchText(const std::shared_ptr<Connection>& c, std::string& json) {
-  const MessageKind kind = classifyMessage(json);
+  MessageKind kind = classifyMessage(json);
   if (!kind.error_code.empty()) return sendError(c, kind.error_code, kind.error_message);
   const std::string& type = kind.type;
   // The core's own messages.
   if (type == "ping") {
-    std::string pong = "{\"type\":\"pong\",\"session_id\":";
-    sdk::appendJsonString(pong, c->info().id);
-    pong += ",\"ts\":" + std::to_string(Poco::Timestamp().epochMicroseconds() / 1000) + "}";
-    return c->send(pong);
+    sdk::json::Writer w;
+    w.beginObject().field("type", "pong").field("session_id", c->info().id);
+    return c->send(w.field("ts", unixMillis()).endObject().take());
   }
   if (type == "pong") return;
   if (type == "stop")
@@ -324,13 +294,35 @@ void WsServer::dispatchText(const std::shared_ptr<Connection>& c, std::string& j
     if (it != by_type_.end()) h = it->second;
   }
   if (!h) return sendError(c, "unknown_type", "no handler for message type '" + type + "'");
-  if (h->where == sdk::RunOn::kLoop)
+  if (h->kind == Handler::Kind::kAttach) {
+    sdk::SessionHandler* handler = c->attached(h->owner);
+    if (!handler)
+      return sendError(c, "unsupported", "'" + type + "' is not handled in this session");
     return run(
-        h, c, [&] { h->on_message(c, json); }, "handler for '" + type + "'");
-  workers_->post(c->info().id, [this, h, c, json = std::move(json), type] {
+        h, c, [&] { handler->onMessage(type, kind.message); },
+        "session handler for '" + type + "'");
+  }
+  auto message = std::make_shared<const sdk::json::Value>(std::move(kind.message));
+  deliver(h, c, type, std::make_shared<const std::string>(std::move(json)), std::move(message));
+}
+
+void WsServer::deliver(const std::shared_ptr<Handler>& h, const std::shared_ptr<Connection>& c,
+                       const std::string& type, std::shared_ptr<const std::string> text,
+                       std::shared_ptr<const sdk::json::Value> message) {
+  const std::string what = "handler for '" + type + "'";
+  auto call = [this, h, c, text, message, what] {
     run(
-        h, c, [&] { h->on_message(c, json); }, "handler for '" + type + "'");
-  });
+        h, c,
+        [&] {
+          if (h->kind == Handler::Kind::kJson)
+            h->on_json(c, *message);
+          else
+            h->on_message(c, *text);
+        },
+        what);
+  };
+  if (h->where == sdk::RunOn::kLoop) return call();
+  c->queueWork(h->owner, text->size(), std::move(call));
 }
 
 void WsServer::dispatchBinary(const std::shared_ptr<Connection>& c, std::string& bytes) {
@@ -342,15 +334,20 @@ void WsServer::dispatchBinary(const std::shared_ptr<Connection>& c, std::string&
   if (handlers.empty()) return;  // nobody consumes audio: dropping it is not an error
   auto shared = std::make_shared<const std::string>(std::move(bytes));
   for (auto& h : handlers) {
-    if (h->where == sdk::RunOn::kLoop) {
-      run(
-          h, c, [&] { h->on_binary(c, *shared); }, "binary handler");
+    if (h->kind == Handler::Kind::kAttach) {
+      if (sdk::SessionHandler* handler = c->attached(h->owner))
+        run(
+            h, c, [&] { handler->onBinary(*shared); }, "session handler's binary");
       continue;
     }
-    workers_->post(c->info().id, [this, h, c, shared] {
+    auto call = [this, h, c, shared] {
       run(
           h, c, [&] { h->on_binary(c, *shared); }, "binary handler");
-    });
+    };
+    if (h->where == sdk::RunOn::kLoop)
+      call();
+    else
+      c->queueWork(h->owner, shared->size(), std::move(call));
   }
 }
 
@@ -360,11 +357,9 @@ void WsServer::slowConsumer(const std::string& session_id, std::size_t queued) {
 }
 
 sdk::EncodedFrame WsServer::appPing(const std::string& session_id) const {
-  std::string json =
-      "{\"type\":\"ping\",\"ts\":" + std::to_string(Poco::Timestamp().epochMicroseconds() / 1000) +
-      ",\"session_id\":";
-  sdk::appendJsonString(json, session_id);
-  return encodeText(json + "}");
+  sdk::json::Writer w;
+  w.beginObject().field("type", "ping").field("ts", unixMillis());
+  return encodeText(w.field("session_id", session_id).endObject().str());
 }
 
 sdk::EncodedFrame WsServer::encodeText(std::string_view json) const {
@@ -373,10 +368,10 @@ sdk::EncodedFrame WsServer::encodeText(std::string_view json) const {
 
 void WsServer::broadcast(const std::vector<sdk::SessionPtr>& to, const sdk::EncodedFrame& frame) {
   if (!frame || frame->empty()) return;
-  // One task per loop, not per recipient.
-  std::map<EventLoop*, std::vector<std::shared_ptr<Connection>>> by_loop;
+  // One task per loop, not per recipient; a session the core did not make is skipped.
+  std::map<net::EventLoop*, std::vector<std::shared_ptr<Connection>>> by_loop;
   for (const auto& s : to) {
-    auto c = std::static_pointer_cast<Connection>(s);
+    auto c = std::dynamic_pointer_cast<Connection>(s);
     if (c && c->reserve(frame->size())) by_loop[&c->loop()].push_back(std::move(c));
   }
   for (auto& [loop, conns] : by_loop) {
@@ -393,7 +388,7 @@ void WsServer::broadcast(const std::vector<sdk::SessionPtr>& to, const sdk::Enco
 sdk::SessionPtr WsServer::find(const std::string& session_id) const {
   std::lock_guard lock(sessions_mutex_);
   auto it = sessions_.find(session_id);
-  return it == sessions_.end() ? nullptr : it->second.lock();
+  return it == sessions_.end() ? nullptr : it->second;
 }
 
 std::shared_ptr<sdk::Revoker> WsServer::keep(std::vector<std::shared_ptr<Handler>>& list,
@@ -417,21 +412,16 @@ std::shared_ptr<sdk::Revoker> WsServer::keep(std::vector<std::shared_ptr<Handler
   });
 }
 
-std::shared_ptr<sdk::Revoker> WsServer::onMessage(const std::string& owner, const std::string& type,
-                                                  sdk::WebSockets::MessageHandler handler,
-                                                  sdk::RunOn where) {
+std::shared_ptr<sdk::Revoker> WsServer::claimType(const std::string& type,
+                                                  std::shared_ptr<Handler> h) {
   if (type == "ping" || type == "pong" || type == "stop")
-    throw sdk::RegistrationError("message type '" + type + "' (from '" + owner +
+    throw sdk::RegistrationError("message type '" + type + "' (from '" + h->owner +
                                  "') is handled by the core");
-  auto h = std::make_shared<Handler>();
-  h->owner = owner;
-  h->where = where;
-  h->on_message = std::move(handler);
   {
     std::unique_lock lock(handlers_mutex_);
     auto [it, fresh] = by_type_.emplace(type, h);
     if (!fresh)
-      throw sdk::RegistrationError("message type '" + type + "' registered by '" + owner +
+      throw sdk::RegistrationError("message type '" + type + "' registered by '" + h->owner +
                                    "' is already handled by '" + it->second->owner + "'");
   }
   return std::make_shared<sdk::Revoker>([this, type, raw = h.get()] {
@@ -448,10 +438,32 @@ std::shared_ptr<sdk::Revoker> WsServer::onMessage(const std::string& owner, cons
   });
 }
 
+std::shared_ptr<sdk::Revoker> WsServer::onMessage(const std::string& owner, const std::string& type,
+                                                  sdk::WebSockets::MessageHandler handler,
+                                                  sdk::RunOn where) {
+  auto h = std::make_shared<Handler>();
+  h->owner = owner;
+  h->where = where;
+  h->on_message = std::move(handler);
+  return claimType(type, std::move(h));
+}
+
+std::shared_ptr<sdk::Revoker> WsServer::onJson(const std::string& owner, const std::string& type,
+                                               sdk::WebSockets::JsonHandler handler,
+                                               sdk::RunOn where) {
+  auto h = std::make_shared<Handler>();
+  h->kind = Handler::Kind::kJson;
+  h->owner = owner;
+  h->where = where;
+  h->on_json = std::move(handler);
+  return claimType(type, std::move(h));
+}
+
 std::shared_ptr<sdk::Revoker> WsServer::onBinary(const std::string& owner,
                                                  sdk::WebSockets::BinaryHandler handler,
                                                  sdk::RunOn where) {
   auto h = std::make_shared<Handler>();
+  h->kind = Handler::Kind::kBinary;
   h->owner = owner;
   h->where = where;
   h->on_binary = std::move(handler);
@@ -461,6 +473,7 @@ std::shared_ptr<sdk::Revoker> WsServer::onBinary(const std::string& owner,
 std::shared_ptr<sdk::Revoker> WsServer::onOpen(const std::string& owner,
                                                sdk::WebSockets::OpenHandler handler) {
   auto h = std::make_shared<Handler>();
+  h->kind = Handler::Kind::kOpen;
   h->owner = owner;
   h->on_open = std::move(handler);
   return keep(open_, std::move(h));
@@ -469,9 +482,66 @@ std::shared_ptr<sdk::Revoker> WsServer::onOpen(const std::string& owner,
 std::shared_ptr<sdk::Revoker> WsServer::onClose(const std::string& owner,
                                                 sdk::WebSockets::CloseHandler handler) {
   auto h = std::make_shared<Handler>();
+  h->kind = Handler::Kind::kClose;
   h->owner = owner;
   h->on_close = std::move(handler);
   return keep(close_, std::move(h));
 }
 
-}  // namespace parley::core::ws
+std::shared_ptr<sdk::Revoker> WsServer::attach(const std::string& owner,
+                                               sdk::SessionHandlerSpec spec,
+                                               sdk::WebSockets::HandlerFactory factory) {
+  if (!factory)
+    throw sdk::RegistrationError("session handler factory (from '" + owner + "') is empty");
+  auto h = std::make_shared<Handler>();
+  h->kind = Handler::Kind::kAttach;
+  h->owner = owner;
+  h->spec = std::move(spec);
+  h->factory = std::move(factory);
+  {
+    std::shared_lock lock(handlers_mutex_);
+    for (const auto& other : attach_)
+      if (other->owner == owner)
+        throw sdk::RegistrationError("plugin '" + owner + "' attaches a session handler already");
+  }
+  // Claimed together: if one type is taken, none is.
+  std::vector<std::shared_ptr<sdk::Revoker>> parts;
+  try {
+    for (const auto& type : h->spec.messages) parts.push_back(claimType(type, h));
+  } catch (...) {
+    for (auto& p : parts) p->revoke();
+    throw;
+  }
+  parts.push_back(keep(attach_, h));
+  if (h->spec.binary) parts.push_back(keep(binary_, h));
+  return std::make_shared<sdk::Revoker>([this, parts, h] {
+    for (auto& p : parts) p->revoke();  // the gate is closed: no call starts
+    // The plugin's objects in live sessions go now, each on its session's loop.
+    std::map<net::EventLoop*, std::vector<std::shared_ptr<Connection>>> by_loop;
+    for (auto& c : live()) by_loop[&c->loop()].push_back(std::move(c));
+    for (auto& [loop, conns] : by_loop) {
+      auto drop = [&conns, owner = h->owner] {
+        for (auto& c : conns) {
+          auto& handlers = c->handlers();
+          for (auto it = handlers.begin(); it != handlers.end();)
+            it = it->first == owner ? handlers.erase(it) : std::next(it);
+        }
+      };
+      if (loop->inLoopThread()) {
+        drop();
+        continue;
+      }
+      std::promise<void> done;
+      if (loop->post([&] {
+            drop();
+            done.set_value();
+          }))
+        done.get_future().wait();
+      else
+        drop();  // the loop has stopped: nothing else touches these sessions
+    }
+  });
+}
+
+}  // namespace ws
+}  // namespace parley::core

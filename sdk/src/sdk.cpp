@@ -1,7 +1,6 @@
 // Out-of-line anchors for the SDK's exported types, and the small helpers they need. One copy of
 // each vtable and type_info lives here, in libparley_sdk, shared by parleyd and every plugin.
 #include <condition_variable>
-#include <cstdio>
 #include <mutex>
 #include <thread>
 
@@ -82,6 +81,39 @@ Session::~Session() = default;
 WebSockets::~WebSockets() = default;
 RoomsService::~RoomsService() = default;
 RoomStateStore::~RoomStateStore() = default;
+Scope::~Scope() = default;
+Scope::Watch::~Watch() = default;
+Scopes::~Scopes() = default;
+Upstreams::~Upstreams() = default;
+WebSocketClient::~WebSocketClient() = default;
+HttpExchange::~HttpExchange() = default;
+Access::~Access() = default;
+detail::Cancellable::~Cancellable() = default;
+SessionHandler::~SessionHandler() = default;
+void SessionHandler::onMessage(std::string_view, const json::Value&) {}
+void SessionHandler::onBinary(std::string_view) {}
+void SessionHandler::onClose(DisconnectReason) {}
+
+std::string errorEvent(std::string_view code, std::string_view message,
+                       std::string_view session_id) {
+  json::Writer w;
+  w.beginObject().field("type", "error").field("code", code).field("message", message);
+  return w.field("session_id", session_id).endObject().take();
+}
+
+const char* kindName(UpstreamResult::Kind kind) {
+  switch (kind) {
+    case UpstreamResult::Kind::kOk: return "ok";
+    case UpstreamResult::Kind::kResolve: return "resolve";
+    case UpstreamResult::Kind::kConnect: return "connect";
+    case UpstreamResult::Kind::kTls: return "tls";
+    case UpstreamResult::Kind::kTimeout: return "timeout";
+    case UpstreamResult::Kind::kStatus: return "status";
+    case UpstreamResult::Kind::kProtocol: return "protocol";
+    case UpstreamResult::Kind::kClosed: return "closed";
+  }
+  return "?";
+}
 
 const char* reasonName(DisconnectReason reason) {
   switch (reason) {
@@ -135,37 +167,6 @@ Response Response::json(int status, std::string body) {
 
 Response Response::error(int status, std::string_view code, std::string_view message) {
   return json(status, jsonError(code, message));
-}
-
-void appendJsonString(std::string& out, std::string_view text) {
-  out.push_back('"');
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
-std::string jsonError(std::string_view code, std::string_view message) {
-  std::string out = "{\"error\":{\"code\":";
-  appendJsonString(out, code);
-  out += ",\"message\":";
-  appendJsonString(out, message);
-  out += "}}";
-  return out;
 }
 
 }  // namespace parley::sdk

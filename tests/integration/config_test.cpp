@@ -2,6 +2,7 @@
 // override in order (file < environment < -D), and the shipped file is valid.
 #include <gtest/gtest.h>
 
+#include "parley/sdk/abi.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/parleyd_process.hpp"
 
@@ -22,10 +23,10 @@ TEST(Config, UnknownKeyNamesTheKeyAndTheFile) {
 TEST(Config, MalformedValueNamesTheKey) {
   TempDir dir("config");
   const std::string file = dir.path() + "/p.properties";
-  writeFile(file, "http.threads = many\n");
+  writeFile(file, "workers.threads = many\n");
   RunResult r = runParleyd({"--config", file});
   EXPECT_EQ(r.exit_code, kExitConfig);
-  EXPECT_NE(r.err.find("http.threads: expected an integer, found 'many'"), std::string::npos)
+  EXPECT_NE(r.err.find("workers.threads: expected an integer, found 'many'"), std::string::npos)
       << r.err;
   RunResult range = runParleyd({"-D", "http.port=70000"});
   EXPECT_EQ(range.exit_code, kExitConfig);
@@ -114,7 +115,9 @@ TEST(Config, HelpAndVersion) {
     EXPECT_NE(help.out.find(option), std::string::npos) << option;
   RunResult version = runParleyd({"--version"});
   EXPECT_EQ(version.exit_code, 0);
-  EXPECT_NE(version.out.find("plugin SDK 1.1"), std::string::npos) << version.out;
+  EXPECT_NE(version.out.find("plugin SDK 1." + std::to_string(PARLEY_SDK_VERSION_MINOR)),
+            std::string::npos)
+      << version.out;
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <parley/sdk/abi.hpp>
 
+#include "parley/sdk/abi.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/parleyd_process.hpp"
 
@@ -16,6 +17,9 @@ struct Refusal {
   std::string load;
   std::string message;
 };
+void PrintTo(const Refusal& r, std::ostream* os) {
+  *os << "plugins.load=" << r.load;
+}
 
 class BrokenPlugin : public ::testing::TestWithParam<Refusal> {};
 
@@ -31,11 +35,14 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         Refusal{"abi_major",
                 kFixtures + "/abi_major.so: ABI sdk_major mismatch: expected 1, found 2"},
-        Refusal{"abi_minor",
-                kFixtures + "/abi_minor.so: ABI sdk_minor too new: expected at most 1, found 2"},
+        Refusal{"abi_minor", kFixtures + "/abi_minor.so: ABI sdk_minor too new: expected at most " +
+                                 std::to_string(PARLEY_SDK_VERSION_MINOR) + ", found " +
+                                 std::to_string(PARLEY_SDK_VERSION_MINOR + 1)},
         Refusal{"abi_toolchain",
                 kFixtures + "/abi_toolchain.so: ABI toolchain mismatch: expected '" +
                     std::string(sdk::currentAbiRecord().toolchain) + "', found 'msvc-19/msvcprt'"},
+        Refusal{"abi_static_init",
+                kFixtures + "/abi_static_init.so: ABI sdk_major mismatch: expected 1, found 2"},
         Refusal{"no_factory", kFixtures + "/no_factory.so: no parley_plugin_factory symbol"},
         Refusal{
             "factory_throws",
@@ -56,6 +63,22 @@ INSTANTIATE_TEST_SUITE_P(
         if (c == ',') c = '_';
       return name;
     });
+
+TEST(Plugins, ARefusedPluginsStaticInitialisersNeverRun) {
+  const RunResult r = runParleyd(fixtureArgs("abi_static_init"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("ABI sdk_major mismatch"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("STATIC INITIALISER RAN"), std::string::npos)
+      << "the library was loaded before its record was checked:\n"
+      << r.err;
+}
+
+TEST(Plugins, APluginBuiltAgainstSdk11StillLoads) {
+  Parleyd p(fixtureArgs("legacy_v11"));
+  auto r = get(p.port(), "/legacy");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "{\"sdk\":\"1.1\"}");
+}
 
 TEST(Plugins, OptionalFailureIsSkippedAndReportedInReadyz) {
   Parleyd p(fixtureArgs("fixture_ok,abi_major,start_throws",

@@ -68,12 +68,32 @@ TEST(RouterTest, UnknownPathIsNotFound) {
   Router r;
   auto a = Add(r, "GET", "/a");
   auto b = Add(r, "GET", "/items/{id}");
-  for (const char* path : {"/b", "/", "/a/b", "/items", "/items/1/2", "", "a"}) {
+  for (const char* path : {"/b", "/", "/a/b", "/items", "/items/1/2"}) {
     auto m = r.match("GET", path);
     EXPECT_EQ(m.outcome, Outcome::kNotFound) << path;
     EXPECT_FALSE(m.route) << path;
     EXPECT_TRUE(m.allow.empty()) << path;
   }
+}
+
+TEST(RouterTest, APathThatIsNotRootedOrBadlyEncodedIsRefused) {
+  Router r;
+  auto a = Add(r, "GET", "/a");
+  for (const char* path : {"", "a", "*", "/a%", "/a%zz", "/%00"})
+    EXPECT_EQ(r.match("GET", path).outcome, Outcome::kBadPath) << path;
+}
+
+TEST(RouterTest, AnEncodedSlashIsPartOfItsSegmentNotASeparator) {
+  Router r;
+  auto metrics = Add(r, "GET", "/api/system/metrics");
+  auto item = Add(r, "GET", "/items/{id}");
+  EXPECT_EQ(r.match("GET", "/api%2Fsystem%2Fmetrics").outcome, Outcome::kNotFound);
+  EXPECT_EQ(r.match("GET", "/api/system%2Fmetrics").outcome, Outcome::kNotFound);
+  auto m = r.match("GET", "/items/a%2Fb");
+  ASSERT_EQ(m.outcome, Outcome::kFound);
+  EXPECT_EQ(m.params, (sdk::Fields{{"id", "a/b"}}));
+  EXPECT_EQ(r.match("GET", "/ap%69/system/metrics").outcome, Outcome::kFound)
+      << "other escapes decode as usual";
 }
 
 TEST(RouterTest, OtherMethodIsNotAllowedWithAllowInRegistrationOrder) {

@@ -14,7 +14,6 @@
 #include "core/runtime/call_gate.hpp"
 #include "core/runtime/event_bus.hpp"
 #include "core/runtime/services.hpp"
-#include "core/runtime/timers.hpp"
 #include "parley/sdk/errors.hpp"
 
 namespace parley::core {
@@ -134,191 +133,6 @@ TEST(EventBusTest, HandlerMayRevokeItsOwnSubscription) {
   EXPECT_TRUE(st->self->revoked());
 }
 
-// ---- TimerService ----
-
-TEST(TimerServiceTest, OneShotRunsOnce) {
-  Errors errors;
-  TimerService timers(errors.sink());
-  std::atomic<int> runs{0};
-  std::atomic<bool> marker{false};
-  auto once = timers.schedule("p", 0ms, 0ms, [&] { ++runs; });
-  // One scheduler thread runs timers in due order: once the later marker has run, a rerun of the
-  // one-shot (due immediately) would already have happened.
-  auto mark = timers.schedule("p", 50ms, 0ms, [&] { marker = true; });
-  ASSERT_TRUE(WaitFor([&] { return marker.load(); }));
-  EXPECT_EQ(runs.load(), 1);
-}
-
-TEST(TimerServiceTest, RunsInDueOrder) {
-  Errors errors;
-  TimerService timers(errors.sink());
-  std::mutex m;
-  std::vector<int> order;
-  auto push = [&](int v) {
-    return [&, v] {
-      std::lock_guard lock(m);
-      order.push_back(v);
-    };
-  };
-  auto late = timers.schedule("p", 60ms, 0ms, push(3));
-  auto early = timers.schedule("p", 0ms, 0ms, push(1));
-  auto mid = timers.schedule("p", 30ms, 0ms, push(2));
-  ASSERT_TRUE(WaitFor([&] {
-    std::lock_guard lock(m);
-    return order.size() == 3;
-  }));
-  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
-}
-
-TEST(TimerServiceTest, PeriodicRunsRepeatedly) {
-  Errors errors;
-  TimerService timers(errors.sink());
-  std::atomic<int> runs{0};
-  auto every = timers.schedule("p", 5ms, 5ms, [&] { ++runs; });
-  EXPECT_TRUE(WaitFor([&] { return runs.load() >= 3; })) << runs.load();
-}
-
-TEST(TimerServiceTest, CancelledPeriodicStops) {
-  Errors errors;
-  TimerService timers(errors.sink());
-  std::atomic<int> runs{0};
-  std::atomic<bool> marker{false};
-  auto every = timers.schedule("p", 5ms, 5ms, [&] { ++runs; });
-  ASSERT_TRUE(WaitFor([&] { return runs.load() >= 2; }));
-  every->revoke();
-  const int at_cancel = runs.load();
-  // The marker is due several periods later; the periodic entry would have run before it.
-  auto mark = timers.schedule("p", 50ms, 0ms, [&] { marker = true; });
-  ASSERT_TRUE(WaitFor([&] { return marker.load(); }));
-  EXPECT_EQ(runs.load(), at_cancel);
-}
-
-TEST(TimerServiceTest, RevokeWaitsForARunningTask) {
-  Errors errors;
-  TimerService timers(errors.sink());
-  std::atomic<bool> started{false}, finished{false};
-  auto task = timers.schedule("p", 0ms, 0ms, [&] {
-    started = true;
-    std::this_thread::sleep_for(100ms);  // widens the window in which revoke() must wait
-    finished = true;
-  });
-  ASSERT_TRUE(WaitFor([&] { return started.load(); }));
-  task->revoke();
-  EXPECT_TRUE(finished.load()) << "revoke() returned while the task was still running";
-}
-
-// The core may revoke a registration while the plugin drops its handle; the undo runs once, but
-// every revoke() must return only once the task is no longer running, the second one too.
-TEST(TimerServiceTest, ConcurrentSecondRevokeAlsoWaits) {
-  Errors errors;
-  TimerService timers(errors.sink());
-  std::atomic<bool> started{false}, finished{false};
-  auto task = timers.schedule("p", 0ms, 0ms, [&] {
-    started = true;
-    std::this_thread::sleep_for(200ms);  // widens the window in which both revokes must wait
-    finished = true;
-  });
-  ASSERT_TRUE(WaitFor([&] { return started.load(); }));
-  std::thread first([&] { task->revoke(); });
-  const bool underway = WaitFor([&] { return task->revoked(); });
-  task->revoke();
-  const bool finished_on_return = finished.load();
-  first.join();
-  ASSERT_TRUE(underway);
-  EXPECT_TRUE(finished_on_return) << "the second revoke() returned while the task was running";
-}
-
-TEST(TimerServiceTest, TaskMayCancelItself) {
-  Errors errors;
-  TimerService timers(errors.sink());
-  std::atomic<int> runs{0};
-  std::atomic<bool> marker{false};
-  std::shared_ptr<sdk::Revoker> self;
-  std::atomic<bool> ready{false};
-  self = timers.schedule("p", 5ms, 5ms, [&] {
-    while (!ready.load()) std::this_thread::yield();
-    ++runs;
-    self->revoke();
-  });
-  ready = true;
-  ASSERT_TRUE(WaitFor([&] { return runs.load() >= 1; }));
-  auto mark = timers.schedule("p", 50ms, 0ms, [&] { marker = true; });
-  ASSERT_TRUE(WaitFor([&] { return marker.load(); })) << "scheduler stuck after self-cancel";
-  EXPECT_EQ(runs.load(), 1);
-}
-
-// The core revokes a running task (a plugin stopping) while that task drops its own handle: the
-// core waits for the task, so the task's revoke must not wait for the core.
-TEST(TimerServiceTest, TaskCancellingItselfWhileTheCoreRevokesItDoesNotDeadlock) {
-  Errors errors;
-  TimerService timers(errors.sink());
-  std::atomic<bool> in_task{false}, core_revoking{false}, task_done{false};
-  std::shared_ptr<sdk::Revoker> core_handle;
-  sdk::Registration plugin_handle;
-  core_handle = timers.schedule("p", 1ms, 1ms, [&] {
-    if (task_done) return;
-    in_task = true;
-    while (!core_revoking) std::this_thread::yield();
-    std::this_thread::sleep_for(20ms);  // the core is now waiting for this task
-    plugin_handle.reset();
-    task_done = true;
-  });
-  plugin_handle = sdk::Registration(core_handle);
-  ASSERT_TRUE(WaitFor([&] { return in_task.load(); }));
-  std::atomic<bool> core_returned{false};
-  std::thread core([&] {
-    core_revoking = true;
-    core_handle->revoke();
-    core_returned = true;
-  });
-  EXPECT_TRUE(WaitFor([&] { return core_returned.load(); })) << "deadlock";
-  if (!core_returned) std::_Exit(1);  // a deadlocked thread cannot be joined
-  core.join();
-  EXPECT_TRUE(task_done);
-}
-
-TEST(TimerServiceTest, ThrowingTaskIsReportedAndSchedulerGoesOn) {
-  Errors errors;
-  TimerService timers(errors.sink());
-  std::atomic<bool> later{false};
-  auto bad = timers.schedule("alpha", 0ms, 0ms, [] { throw std::runtime_error("kaput"); });
-  auto odd = timers.schedule("beta", 1ms, 0ms, [] { throw 7; });
-  auto good = timers.schedule("gamma", 20ms, 0ms, [&] { later = true; });
-  ASSERT_TRUE(WaitFor([&] { return later.load(); }));
-  auto seen = errors.get();
-  ASSERT_EQ(seen.size(), 2u);
-  EXPECT_EQ(seen[0].first, "alpha");
-  EXPECT_NE(seen[0].second.find("kaput"), std::string::npos) << seen[0].second;
-  EXPECT_EQ(seen[1].first, "beta");
-}
-
-// Scheduling while the thread sleeps until the earliest due time grows the heap under it; the
-// thread must not keep a reference into the heap's storage (AddressSanitizer builds catch it).
-TEST(TimerServiceTest, SchedulingWhileTheThreadWaitsIsSafe) {
-  Errors errors;
-  TimerService timers(errors.sink());
-  std::atomic<int> runs{0};
-  std::vector<std::shared_ptr<sdk::Revoker>> held;
-  held.push_back(timers.schedule("p", 10s, 0ms, [] {}));
-  std::this_thread::sleep_for(20ms);  // lets the thread start waiting on that entry
-  for (int i = 0; i < 100; ++i) held.push_back(timers.schedule("p", 5ms, 0ms, [&] { ++runs; }));
-  EXPECT_TRUE(WaitFor([&] { return runs.load() == 100; })) << runs.load();
-}
-
-TEST(TimerServiceTest, ShutdownDropsPendingTimers) {
-  Errors errors;
-  std::atomic<bool> ran{false};
-  std::shared_ptr<sdk::Revoker> pending;
-  {
-    TimerService timers(errors.sink());
-    pending = timers.schedule("p", 10s, 0ms, [&] { ran = true; });
-  }  // must not wait for the 10 s timer
-  EXPECT_FALSE(ran.load());
-  pending->revoke();  // harmless once the service is gone
-}
-
-// ---- ServiceRegistry ----
-
 TEST(ServiceRegistryTest, ProvideAndFind) {
   ServiceRegistry services;
   auto rooms = std::make_shared<int>(7);
@@ -342,6 +156,14 @@ TEST(ServiceRegistryTest, DuplicateNamesBothOwners) {
     EXPECT_NE(msg.find("beta"), std::string::npos) << msg;
   }
   EXPECT_EQ(services.find("svc.v1"), first);  // the refused offer changed nothing
+}
+
+TEST(ServiceRegistryTest, TypedFindRefusesAnotherType) {
+  ServiceRegistry services;
+  auto r = services.provide("alpha", "svc.v1", std::make_shared<int>(1), typeid(int).name());
+  EXPECT_NE(services.find("svc.v1", typeid(int).name()), nullptr);
+  EXPECT_THROW(services.find("svc.v1", typeid(double).name()), sdk::RegistrationError);
+  EXPECT_NE(services.find("svc.v1"), nullptr) << "an untyped (SDK 1.1) find is not checked";
 }
 
 TEST(ServiceRegistryTest, RevokeRemoves) {

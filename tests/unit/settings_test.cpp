@@ -84,7 +84,9 @@ TEST_F(SettingsTest, EmbeddedDefaultsWithoutAFile) {
   EXPECT_EQ(s.source, "embedded defaults");
   EXPECT_EQ(s.http.host, "127.0.0.1");
   EXPECT_EQ(s.http.port, 8080);
-  EXPECT_EQ(s.http.threads, 32);
+  EXPECT_EQ(s.loop_threads, 2);
+  EXPECT_EQ(s.worker_threads, 4);
+  EXPECT_EQ(s.http.max_connections, 10000);
   EXPECT_EQ(s.http.max_body_bytes, 1048576);
   EXPECT_EQ(s.auth.leeway_sec, 30);
   EXPECT_TRUE(s.auth.operator_tokens.empty());
@@ -105,7 +107,7 @@ TEST_F(SettingsTest, FileValues) {
       "# comment\n"
       "http.host = 0.0.0.0\n"
       "http.port = 9090\n"
-      "http.threads = 4\n"
+      "ws.loop_threads = 1\n"
       "auth.operator_tokens = tok-one , tok-two\n"
       "plugins.dir = /srv/plugins\n"
       "plugins.load = echo, rooms\n"
@@ -116,14 +118,14 @@ TEST_F(SettingsTest, FileValues) {
   EXPECT_EQ(s.source, file);
   EXPECT_EQ(s.http.host, "0.0.0.0");
   EXPECT_EQ(s.http.port, 9090);
-  EXPECT_EQ(s.http.threads, 4);
+  EXPECT_EQ(s.loop_threads, 1);
   EXPECT_EQ(s.auth.operator_tokens, (std::vector<std::string>{"tok-one", "tok-two"}));
   EXPECT_EQ(s.plugins_dir, "/srv/plugins");
   EXPECT_EQ(s.plugins_load, (std::vector<std::string>{"echo", "rooms"}));
   EXPECT_EQ(s.plugins_optional, (std::set<std::string>{"rooms"}));
   EXPECT_EQ(s.log_level, "debug");
   EXPECT_EQ(s.shutdown_deadline_ms, 2500);
-  EXPECT_EQ(s.http.max_queued, 256);  // untouched keys keep their defaults
+  EXPECT_EQ(s.http.header_timeout_ms, 10000);  // untouched keys keep their defaults
 }
 
 TEST_F(SettingsTest, EnvironmentOverridesTheFile) {
@@ -170,10 +172,10 @@ TEST_F(SettingsTest, MalformedValueNamesTheKey) {
 TEST_F(SettingsTest, OutOfRangeNamesTheKeyAndWhereItCameFrom) {
   std::string msg = Refusal(Write("http.port = 70000\n"));
   EXPECT_TRUE(Has(msg, "http.port")) << msg;
-  SetEnv("PARLEY_HTTP_THREADS", "0");
+  SetEnv("PARLEY_WORKERS_THREADS", "0");
   msg = Refusal("");
-  EXPECT_TRUE(Has(msg, "http.threads")) << msg;
-  EXPECT_TRUE(Has(msg, "PARLEY_HTTP_THREADS")) << msg;
+  EXPECT_TRUE(Has(msg, "workers.threads")) << msg;
+  EXPECT_TRUE(Has(msg, "PARLEY_WORKERS_THREADS")) << msg;
 }
 
 TEST_F(SettingsTest, NonexistentFileThrows) {

@@ -7,14 +7,12 @@
 #include <parley/sdk/plugin.hpp>
 #include <parley/sdk/services/rooms.hpp>
 
-#include <Poco/JSON/Parser.h>
-#include <Poco/JSON/Stringifier.h>
 #include <Poco/UUIDGenerator.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <sstream>
 #include <string_view>
 
 #include "publisher.hpp"
@@ -34,6 +32,21 @@ double unixSeconds() {
 std::string channelOf(const std::string& room_id) {
   return "room:" + room_id + ":events";
 }
+
+// room:{room_id}:events -> room_id, or empty for any other channel.
+std::string roomOf(const std::string& channel) {
+  constexpr std::string_view kHead = "room:", kTail = ":events";
+  if (channel.size() <= kHead.size() + kTail.size() || channel.compare(0, 5, kHead) != 0 ||
+      channel.compare(channel.size() - kTail.size(), kTail.size(), kTail) != 0)
+    return {};
+  return channel.substr(kHead.size(), channel.size() - kHead.size() - kTail.size());
+}
+
+// Why a message on a room channel was not delivered, as counted in
+// parley_fanout_messages_dropped_total{reason}.
+enum Drop : std::size_t { kInvalidUtf8, kMalformedEnvelope, kPayloadNotObject, kDropReasons };
+const std::vector<std::string> kDropNames = {"invalid_utf8", "malformed_envelope",
+                                             "payload_not_object"};
 
 class FanoutRedis : public Plugin {
  public:
@@ -66,6 +79,14 @@ class FanoutRedis : public Plugin {
          1, 10000000},
         {"required", ConfigType::kBool, "false",
          "Whether /readyz needs Redis: with false, the instance serves its local rooms alone."},
+        {"max_clock_skew_ms", ConfigType::kInt, "1000",
+         "An envelope stamped further than this in the future (by a publisher whose clock runs "
+         "ahead) is delivered but not counted in avg_fanout_delay_ms.",
+         0, 3600000},
+        {"max_fanout_delay_ms", ConfigType::kInt, "60000",
+         "An envelope older than this on arrival is delivered but not counted in "
+         "avg_fanout_delay_ms: no real fanout takes that long, a wrong clock does.",
+         1, 86400000},
     };
     return d;
   }
@@ -86,6 +107,8 @@ class FanoutRedis : public Plugin {
     redis.reconnect_max = std::chrono::milliseconds(cfg.getInt("reconnect_max_ms"));
     where_ = redis.where();
     required_ = cfg.getBool("required");
+    max_skew_s_ = static_cast<double>(cfg.getInt("max_clock_skew_ms")) / 1000.0;
+    max_delay_s_ = static_cast<double>(cfg.getInt("max_fanout_delay_ms")) / 1000.0;
     instance_id_ = cfg.getString("instance_id");
     if (instance_id_.empty())
       instance_id_ = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
@@ -102,12 +125,21 @@ class FanoutRedis : public Plugin {
         delay_ms_));
     regs_.push_back(metrics.add("fanout_publish_failures",
                                 "Room events that could not be published to Redis.", failures_));
+    regs_.push_back(
+        metrics.add(LabeledSpec{"fanout_messages_dropped", "reason", kDropNames,
+                                "Messages on room channels that were not delivered, by why."},
+                    dropped_));
+    regs_.push_back(metrics.add("fanout_delay_unsampled",
+                                "Envelopes delivered but left out of avg_fanout_delay_ms because "
+                                "their published_at was implausible (clock skew).",
+                                unsampled_));
 
     publisher_ =
         std::make_unique<Publisher>(redis, static_cast<std::size_t>(cfg.getInt("max_in_flight")),
                                     ctx.log(), publish_ms_, failures_);
     subscriber_ = std::make_unique<Subscriber>(
         redis, ctx.log(),
+        [this](const std::string& channel) { return rooms_->localMembers(roomOf(channel)) > 0; },
         [this](const std::string& ch, const std::string& msg) { receive(ch, msg); });
     const std::chrono::seconds ttl(cfg.getInt("state_ttl_sec"));
     state_ = std::make_shared<RedisStateStore>(*publisher_, cfg.getString("key_prefix"), ttl);
@@ -122,9 +154,8 @@ class FanoutRedis : public Plugin {
         std::max<std::chrono::seconds>(ttl / 3, std::chrono::seconds(1)), [this] {
           for (const auto& room : rooms_->localRooms()) state_->touch(room.room_id);
         }));
-    regs_.push_back(rooms_->onMembership([this](const std::string& room, std::size_t members) {
-      subscriber_->want(channelOf(room), members > 0);
-    }));
+    regs_.push_back(rooms_->onMembership(
+        [this](const std::string& room, std::size_t) { subscriber_->touch(channelOf(room)); }));
     regs_.push_back(rooms_->addRelay(
         [this](const std::string& room, const std::string& json) { publish(room, json); }));
   }
@@ -155,8 +186,8 @@ class FanoutRedis : public Plugin {
     publisher_->publish(channelOf(room), envelope + "}");
   }
 
-  // Reads an envelope in the exact shape publish() writes, without a JSON parser: this is on every
-  // cross-instance event's path. Anything else goes to the parser.
+  // Reads an envelope in the exact shape publish() writes, without building a document: this is
+  // on every cross-instance event's path. Anything else goes to the parser.
   static bool readOwnShape(const std::string& m, std::string& source, double& published_at,
                            std::string& payload) {
     static constexpr std::string_view kHead = "{\"source_instance\":\"";
@@ -165,7 +196,9 @@ class FanoutRedis : public Plugin {
     if (m.size() < kHead.size() + 2 || m.compare(0, kHead.size(), kHead) != 0 || m.back() != '}')
       return false;
     const auto quote = m.find('"', kHead.size());
-    if (quote == std::string::npos || m.compare(quote, kStamp.size(), kStamp) != 0) return false;
+    if (quote == std::string::npos || m.compare(quote, kStamp.size(), kStamp) != 0 ||
+        m.find('\\', kHead.size()) < quote)
+      return false;
     const char* number = m.c_str() + quote + kStamp.size();
     char* end = nullptr;
     published_at = std::strtod(number, &end);
@@ -176,29 +209,60 @@ class FanoutRedis : public Plugin {
     return true;
   }
 
+  // Any well-formed envelope: a JSON object with a string source_instance, a number published_at
+  // and a payload. Returns the reason to drop it, or kDropReasons when it is usable.
+  static Drop readEnvelope(const std::string& m, std::string& source, double& published_at,
+                           std::string& payload) {
+    json::Value envelope;
+    if (!json::parse(m, envelope) || !envelope["source_instance"].isString() ||
+        !envelope["published_at"].isNumber() || !envelope.has("payload"))
+      return kMalformedEnvelope;
+    if (!envelope["payload"].isObject()) return kPayloadNotObject;
+    source = envelope["source_instance"].asString();
+    published_at = envelope["published_at"].asNumber();
+    payload = json::Writer().value(envelope["payload"]).take();
+    return kDropReasons;
+  }
+
+  // Everything on a room channel comes from whoever can write to Redis: only a JSON object in
+  // valid UTF-8 reaches members (a browser closes a websocket on a text frame that is not UTF-8).
   void receive(const std::string& channel, const std::string& message) {
+    const std::string room = roomOf(channel);
     std::string source, payload;
     double published_at = 0;
-    if (!readOwnShape(message, source, published_at, payload)) {
-      try {
-        Poco::JSON::Parser parser(new Poco::JSON::ParseHandler(true));  // keep the payload's order
-        auto envelope = parser.parse(message).extract<Poco::JSON::Object::Ptr>();
-        source = envelope->getValue<std::string>("source_instance");
-        published_at = envelope->getValue<double>("published_at");
-        std::ostringstream out;
-        Poco::JSON::Stringifier::condense(envelope->get("payload"), out);
-        payload = out.str();
-      } catch (const std::exception& e) {
-        log_->warning("dropped a malformed message on " + channel + ": " + e.what());
-        return;
-      }
-    }
+    Drop why = kDropReasons;
+    if (!json::validUtf8(message))
+      why = kInvalidUtf8;
+    else if (!readOwnShape(message, source, published_at, payload) || !json::isObject(payload))
+      why = readEnvelope(message, source, published_at, payload);  // says what is wrong, if any
+    if (room.empty()) why = kMalformedEnvelope;
+    if (why != kDropReasons) return drop(channel, why);
     if (source == instance_id_) return;  // our own: its local members already have it
-    // room:{room_id}:events
-    if (channel.size() <= 12) return;
-    const std::string room = channel.substr(5, channel.size() - 12);
-    delay_ms_->observe(std::max(0.0, (unixSeconds() - published_at) * 1000.0));
+
+    // The sender's clock against ours: a stamp from the future or from long ago says more about
+    // the clocks than about the fanout, so it is not averaged in.
+    const double delay_s = unixSeconds() - published_at;
+    if (std::isfinite(delay_s) && delay_s >= -max_skew_s_ && delay_s <= max_delay_s_)
+      delay_ms_->observe(std::max(0.0, delay_s * 1000.0));
+    else
+      unsampled_->inc();
     rooms_->deliverLocal(room, payload);
+  }
+
+  // Counted every time, logged at most once per burst (10 s), so that a flood of garbage cannot
+  // flood the log.
+  void drop(const std::string& channel, Drop why) {
+    dropped_->inc(why);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_drop_log_ < std::chrono::seconds(10)) {
+      ++drops_unlogged_;
+      return;
+    }
+    last_drop_log_ = now;
+    std::string line = "dropped a message on " + channel + ": " + kDropNames[why];
+    if (drops_unlogged_) line += " (and " + std::to_string(drops_unlogged_) + " more before it)";
+    drops_unlogged_ = 0;
+    log_->warning(line);
   }
 
   Logger* log_ = nullptr;
@@ -211,6 +275,13 @@ class FanoutRedis : public Plugin {
   std::shared_ptr<Histogram> delay_ms_ =
       std::make_shared<Histogram>(Histogram::millisecondBuckets());
   std::shared_ptr<Counter> failures_ = std::make_shared<Counter>();
+  std::shared_ptr<CategoryCounter> dropped_ = std::make_shared<CategoryCounter>(kDropReasons);
+  std::shared_ptr<Counter> unsampled_ = std::make_shared<Counter>();
+  double max_skew_s_ = 1;
+  double max_delay_s_ = 60;
+  // The subscriber thread's alone.
+  std::chrono::steady_clock::time_point last_drop_log_{};
+  std::uint64_t drops_unlogged_ = 0;
   std::unique_ptr<Publisher> publisher_;
   std::shared_ptr<RedisStateStore> state_;
   std::unique_ptr<Subscriber> subscriber_;

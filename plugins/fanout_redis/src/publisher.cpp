@@ -99,18 +99,16 @@ void Publisher::failInFlight(const std::string& why) {
 }
 
 void Publisher::run() {
-  int attempt = 0;
+  Reconnection pace(settings_.reconnect_max);
   while (!stopping_) {
     std::string error;
     RedisContext c = connectRedis(settings_, error);
     if (!c) {
       failInFlight(error);
-      pollfd wake{wake_.fd(), POLLIN, 0};
-      poll(&wake, 1, static_cast<int>(backoff(attempt++, settings_.reconnect_max).count()));
-      wake_.drain();  // else a signal during the outage would cut every later wait short
+      pace.failed(wake_);
       continue;
     }
-    attempt = 0;
+    pace.connected();
     {
       std::lock_guard lock(mutex_);
       fd_ = c->fd;
@@ -124,6 +122,7 @@ void Publisher::run() {
     connected_ = false;
     failInFlight(std::string("Redis at ") + settings_.where() + ": " +
                  (c->err ? c->errstr : "connection closed"));
+    if (!stopping_) pace.lost(wake_);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "redis_link.hpp"
 
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -74,6 +75,19 @@ std::chrono::milliseconds backoff(int attempt, std::chrono::milliseconds cap) {
   std::uniform_int_distribution<long long> pick(ceiling / 2,
                                                 std::max<long long>(ceiling / 2, ceiling));
   return std::chrono::milliseconds(pick(random));
+}
+
+void Reconnection::failed(Wakeup& wake) {
+  pollfd fd{wake.fd(), POLLIN, 0};
+  poll(&fd, 1, static_cast<int>(backoff(attempt_++, cap_).count()));
+  wake.drain();  // else a signal during the outage would cut every later wait short
+}
+
+void Reconnection::lost(Wakeup& wake) {
+  if (std::chrono::steady_clock::now() - since_ >= cap_)
+    attempt_ = 0;
+  else
+    failed(wake);
 }
 
 }  // namespace parley::fanout

@@ -7,8 +7,35 @@
 
 namespace parley::fanout {
 
-Subscriber::Subscriber(RedisSettings settings, sdk::Logger& log, OnMessage on_message)
-    : settings_(std::move(settings)), log_(log), on_message_(std::move(on_message)) {}
+void Subscriptions::touch(const std::string& channel) {
+  std::lock_guard lock(mutex_);
+  touched_.insert(channel);
+}
+
+Subscriptions::Plan Subscriptions::plan(std::set<std::string>& active, const Serves& serves,
+                                        bool reconnected) {
+  std::set<std::string> look;
+  {
+    std::lock_guard lock(mutex_);
+    look.swap(touched_);
+  }
+  if (reconnected) look.insert(held_.begin(), held_.end());
+  Plan plan;
+  for (const auto& ch : look) {
+    const bool wanted = serves(ch);
+    if (wanted && active.insert(ch).second) plan.join.push_back(ch);
+    if (!wanted && active.erase(ch)) plan.leave.push_back(ch);
+  }
+  held_ = active;
+  return plan;
+}
+
+Subscriber::Subscriber(RedisSettings settings, sdk::Logger& log, Subscriptions::Serves serves,
+                       OnMessage on_message)
+    : settings_(std::move(settings)),
+      log_(log),
+      serves_(std::move(serves)),
+      on_message_(std::move(on_message)) {}
 
 Subscriber::~Subscriber() {
   stop();
@@ -24,34 +51,15 @@ void Subscriber::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Subscriber::want(const std::string& channel, bool subscribed) {
-  {
-    std::lock_guard lock(mutex_);
-    if (subscribed)
-      wanted_.insert(channel);
-    else
-      wanted_.erase(channel);
-  }
+void Subscriber::touch(const std::string& channel) {
+  subscriptions_.touch(channel);
   wake_.signal();
 }
 
-bool Subscriber::reconcile(redisContext* c, std::set<std::string>& active) {
-  std::vector<std::string> join, leave;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& ch : wanted_)
-      if (!active.count(ch)) join.push_back(ch);
-    for (const auto& ch : active)
-      if (!wanted_.count(ch)) leave.push_back(ch);
-  }
-  for (const auto& ch : join) {
-    redisAppendCommand(c, "SUBSCRIBE %b", ch.data(), ch.size());
-    active.insert(ch);
-  }
-  for (const auto& ch : leave) {
-    redisAppendCommand(c, "UNSUBSCRIBE %b", ch.data(), ch.size());
-    active.erase(ch);
-  }
+bool Subscriber::reconcile(redisContext* c, std::set<std::string>& active, bool reconnected) {
+  const Subscriptions::Plan plan = subscriptions_.plan(active, serves_, reconnected);
+  for (const auto& ch : plan.join) redisAppendCommand(c, "SUBSCRIBE %b", ch.data(), ch.size());
+  for (const auto& ch : plan.leave) redisAppendCommand(c, "UNSUBSCRIBE %b", ch.data(), ch.size());
   int done = 0;
   while (!done)
     if (redisBufferWrite(c, &done) != REDIS_OK) return false;
@@ -74,7 +82,7 @@ bool Subscriber::readReplies(redisContext* c) {
 }
 
 void Subscriber::run() {
-  int attempt = 0;
+  Reconnection pace(settings_.reconnect_max);
   bool in_outage = false;
   while (!stopping_) {
     std::string error;
@@ -82,23 +90,21 @@ void Subscriber::run() {
     if (!c) {
       if (!in_outage) log_.warning("Redis subscriber: " + error + "; retrying");
       in_outage = true;
-      pollfd wake{wake_.fd(), POLLIN, 0};
-      poll(&wake, 1, static_cast<int>(backoff(attempt++, settings_.reconnect_max).count()));
-      wake_.drain();  // else a signal during the outage would cut every later wait short
+      pace.failed(wake_);
       continue;
     }
     if (in_outage) log_.info("Redis subscriber reconnected to " + settings_.where());
     in_outage = false;
-    attempt = 0;
+    pace.connected();
     connected_ = true;
     std::set<std::string> active;  // what this connection is subscribed to
-    bool healthy = reconcile(c.get(), active);
+    bool healthy = reconcile(c.get(), active, true);
     while (healthy && !stopping_) {
       pollfd fds[2] = {{c->fd, POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
       if (poll(fds, 2, 1000) < 0) continue;
       if (fds[1].revents & POLLIN) {
         wake_.drain();
-        healthy = reconcile(c.get(), active);
+        healthy = reconcile(c.get(), active, false);
       }
       if (healthy && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
         healthy = readReplies(c.get());
@@ -108,6 +114,7 @@ void Subscriber::run() {
       log_.warning("Redis subscriber lost " + settings_.where() + ": " + c->errstr +
                    "; reconnecting");
       in_outage = true;
+      pace.lost(wake_);
     }
   }
 }

@@ -12,38 +12,66 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "redis_link.hpp"
 
 namespace parley::fanout {
 
+// Which channels to join and leave. A membership notification only says "look again": the decision
+// is taken against what is true when it is taken (`serves`), never against the count a
+// notification carried. Notifications of one room come from different event loops and can arrive
+// in any order (a page reload: the old session leaves on one loop while the new one joins on
+// another), so the last one to arrive is not always the newest.
+class Subscriptions {
+ public:
+  using Serves = std::function<bool(const std::string& channel)>;
+  struct Plan {
+    std::vector<std::string> join, leave;
+  };
+
+  // The room behind `channel` gained or lost a local member. Any thread.
+  void touch(const std::string& channel);
+  // What to change so that `active` (this connection's subscriptions) matches `serves`, for every
+  // channel touched since the last plan; `active` is updated as if the plan had been carried out.
+  // After a reconnection `active` is empty and every channel it held is looked at again.
+  Plan plan(std::set<std::string>& active, const Serves& serves, bool reconnected);
+
+ private:
+  std::mutex mutex_;
+  std::set<std::string> touched_;
+  std::set<std::string> held_;  // what the last plan left subscribed, for after a reconnection
+};
+
 class Subscriber {
  public:
   using OnMessage = std::function<void(const std::string& channel, const std::string& message)>;
 
-  Subscriber(RedisSettings settings, sdk::Logger& log, OnMessage on_message);
+  Subscriber(RedisSettings settings, sdk::Logger& log, Subscriptions::Serves serves,
+             OnMessage on_message);
   ~Subscriber();
 
   void start();
   void stop();
-  // Subscribe to (or leave) `channel`; applied by the subscriber thread soon after. Any thread.
-  void want(const std::string& channel, bool subscribed);
+  // The room behind `channel` gained or lost a local member; the subscriber thread looks soon
+  // after. Any thread.
+  void touch(const std::string& channel);
   bool connected() const { return connected_.load(); }
 
  private:
   void run();
-  // Brings the connection's subscriptions in line with wanted_; false if the connection failed.
-  bool reconcile(redisContext* c, std::set<std::string>& active);
+  // Carries out the current plan on the connection; false if the connection failed.
+  bool reconcile(redisContext* c, std::set<std::string>& active, bool reconnected);
   bool readReplies(redisContext* c);
 
   RedisSettings settings_;
   sdk::Logger& log_;
+  Subscriptions::Serves serves_;
   OnMessage on_message_;
+  Subscriptions subscriptions_;
   Wakeup wake_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> connected_{false};
-  std::mutex mutex_;
-  std::set<std::string> wanted_;
   std::thread thread_;
 };
 

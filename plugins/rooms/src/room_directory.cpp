@@ -31,12 +31,14 @@ std::size_t RoomDirectory::join(const std::string& room_id, const sdk::SessionPt
     room_of_[session->info().id] = room_id;
     members = room.members.size();
   }
-  notifyMembership(room_id, members);
+  observers_.call(room_id, members);
   // A room this instance starts serving may have a history elsewhere; never wait for it here.
-  if (auto s = store(); s && members == 1) {
+  if (members == 1) {
     std::weak_ptr<RoomDirectory> self = weak_from_this();
-    s->load(room_id, [self, room_id](std::optional<sdk::RoomState> stored) {
-      if (auto dir = self.lock(); dir && stored) dir->adopt(room_id, *stored);
+    store_.with([&](sdk::RoomStateStore& store) {
+      store.load(room_id, [self, room_id](std::optional<sdk::RoomState> stored) {
+        if (auto dir = self.lock(); dir && stored) dir->adopt(room_id, *stored);
+      });
     });
   }
   return members;
@@ -59,7 +61,7 @@ long RoomDirectory::leave(const std::string& session_id) {
     members = m.size();
     if (members == 0) room.empty_since = Clock::now();
   }
-  notifyMembership(room_id, members);
+  observers_.call(room_id, members);
   return static_cast<long>(members);
 }
 
@@ -115,12 +117,7 @@ void RoomDirectory::deliver(const std::string& room_id, const std::string& json,
 void RoomDirectory::broadcast(const std::string& room_id, const std::string& json,
                               const std::string& exclude_session) {
   deliver(room_id, json, exclude_session);
-  std::vector<std::shared_ptr<Relay>> relays;
-  {
-    std::lock_guard lock(hooks_mutex_);
-    relays = relays_;
-  }
-  for (const auto& relay : relays) (*relay)(room_id, json);
+  relays_.call(room_id, json);
 }
 
 void RoomDirectory::deliverLocal(const std::string& room_id, const std::string& json) {
@@ -155,7 +152,7 @@ void RoomDirectory::updateState(const std::string& room_id,
     it->second.state.updated_at = unixNow();
     changed = it->second.state;
   }
-  if (auto s = store()) s->save(changed);
+  store_.with([&](sdk::RoomStateStore& store) { store.save(changed); });
 }
 
 void RoomDirectory::adopt(const std::string& room_id, const sdk::RoomState& stored) {
@@ -172,19 +169,7 @@ void RoomDirectory::adopt(const std::string& room_id, const sdk::RoomState& stor
 }
 
 sdk::Registration RoomDirectory::setStateStore(std::shared_ptr<sdk::RoomStateStore> store) {
-  {
-    std::lock_guard lock(hooks_mutex_);
-    store_ = std::move(store);
-  }
-  return sdk::Registration(std::make_shared<sdk::Revoker>([this] {
-    std::lock_guard lock(hooks_mutex_);
-    store_.reset();
-  }));
-}
-
-std::shared_ptr<sdk::RoomStateStore> RoomDirectory::store() const {
-  std::lock_guard lock(hooks_mutex_);
-  return store_;
+  return store_.set(std::move(store));
 }
 
 std::vector<sdk::RoomState> RoomDirectory::localRooms() const {
@@ -195,37 +180,18 @@ std::vector<sdk::RoomState> RoomDirectory::localRooms() const {
   return states;
 }
 
-namespace {
-template <class T>
-sdk::Registration keepIn(std::mutex& mutex, std::vector<std::shared_ptr<T>>& list, T fn) {
-  auto entry = std::make_shared<T>(std::move(fn));
-  {
-    std::lock_guard lock(mutex);
-    list.push_back(entry);
-  }
-  return sdk::Registration(std::make_shared<sdk::Revoker>([&mutex, &list, raw = entry.get()] {
-    std::lock_guard lock(mutex);
-    list.erase(std::remove_if(list.begin(), list.end(), [&](auto& e) { return e.get() == raw; }),
-               list.end());
-  }));
+std::size_t RoomDirectory::localMembers(const std::string& room_id) const {
+  std::lock_guard lock(mutex_);
+  auto it = rooms_.find(room_id);
+  return it == rooms_.end() ? 0 : it->second.members.size();
 }
-}  // namespace
 
 sdk::Registration RoomDirectory::addRelay(Relay relay) {
-  return keepIn(hooks_mutex_, relays_, std::move(relay));
+  return relays_.add(std::move(relay));
 }
 
 sdk::Registration RoomDirectory::onMembership(MembershipObserver observer) {
-  return keepIn(hooks_mutex_, observers_, std::move(observer));
-}
-
-void RoomDirectory::notifyMembership(const std::string& room_id, std::size_t members) {
-  std::vector<std::shared_ptr<MembershipObserver>> observers;
-  {
-    std::lock_guard lock(hooks_mutex_);
-    observers = observers_;
-  }
-  for (const auto& o : observers) (*o)(room_id, members);
+  return observers_.add(std::move(observer));
 }
 
 }  // namespace parley::rooms

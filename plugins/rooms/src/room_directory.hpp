@@ -2,6 +2,7 @@
 // implementation behind the "parley.rooms.v1" service.
 #pragma once
 
+#include <parley/sdk/hooks.hpp>
 #include <parley/sdk/services/rooms.hpp>
 #include <parley/sdk/websocket.hpp>
 
@@ -43,6 +44,7 @@ class RoomDirectory final : public sdk::RoomsService,
   sdk::Registration onMembership(MembershipObserver observer) override;
   sdk::Registration setStateStore(std::shared_ptr<sdk::RoomStateStore> store) override;
   std::vector<sdk::RoomState> localRooms() const override;
+  std::size_t localMembers(const std::string& room_id) const override;
 
  private:
   struct Room {
@@ -52,8 +54,6 @@ class RoomDirectory final : public sdk::RoomsService,
   };
   void deliver(const std::string& room_id, const std::string& json,
                const std::string& exclude_session);
-  void notifyMembership(const std::string& room_id, std::size_t members);
-  std::shared_ptr<sdk::RoomStateStore> store() const;
   // A stored state arrived for a room this instance had just started: take it if newer.
   void adopt(const std::string& room_id, const sdk::RoomState& stored);
 
@@ -63,10 +63,10 @@ class RoomDirectory final : public sdk::RoomsService,
   std::unordered_map<std::string, Room> rooms_;
   std::unordered_map<std::string, std::string> room_of_;  // session id -> room id
 
-  mutable std::mutex hooks_mutex_;
-  std::shared_ptr<sdk::RoomStateStore> store_;
-  std::vector<std::shared_ptr<Relay>> relays_;
-  std::vector<std::shared_ptr<MembershipObserver>> observers_;
+  // Other plugins' hooks, gated: revoking one waits out its running calls.
+  sdk::HookSlot<sdk::RoomStateStore> store_;
+  sdk::HookList<void(const std::string&, const std::string&)> relays_;
+  sdk::HookList<void(const std::string&, std::size_t)> observers_;
 };
 
 double unixNow();

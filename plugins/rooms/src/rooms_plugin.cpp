@@ -1,15 +1,15 @@
 // rooms: sessions that share a room_id form a room. Membership, room broadcast, the room state
-// behind sync_state, and the interviewer's questions; offered to other plugins as
-// "parley.rooms.v1". It also owns the websocket connection and disconnect metrics, since every
-// session passes through it.
+// behind sync_state, the interviewer's questions, and who may do what in a room; offered to other
+// plugins as "parley.rooms.v1".
+#include <parley/sdk/errors.hpp>
 #include <parley/sdk/json.hpp>
 #include <parley/sdk/plugin.hpp>
 #include <parley/sdk/services/rooms.hpp>
 
-#include <Poco/JSON/Parser.h>
 #include <Poco/UUIDGenerator.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "questions.hpp"
 #include "room_directory.hpp"
@@ -19,45 +19,57 @@ namespace {
 
 using namespace parley::sdk;
 
-constexpr std::size_t kReasons = 7;  // DisconnectReason::kClientDisconnect .. kOther
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
 
-// {"type":<type>, <fields...>, "session_id":<id>}, string fields only.
+// {"type":<type>, <string fields...>, "session_id":<id>}
 std::string event(const char* type,
-                  std::initializer_list<std::pair<const char*, std::string>> fields,
+                  std::initializer_list<std::pair<const char*, std::string_view>> fields,
                   const std::string& session_id) {
-  std::string json = "{\"type\":\"";
-  json += type;
-  json += '"';
-  for (const auto& [name, value] : fields) {
-    json += ",\"";
-    json += name;
-    json += "\":";
-    appendJsonString(json, value);
-  }
-  json += ",\"session_id\":";
-  appendJsonString(json, session_id);
-  return json + "}";
+  json::Writer w;
+  w.beginObject().field("type", type);
+  for (const auto& [name, value] : fields) w.field(name, value);
+  return w.field("session_id", session_id).endObject().take();
 }
 
-// The string field `name` of a client message, if it has one.
-std::optional<std::string> stringField(const std::string& json, const char* name) {
-  try {
-    Poco::JSON::Parser parser;
-    auto object = parser.parse(json).extract<Poco::JSON::Object::Ptr>();
-    const Poco::Dynamic::Var v = object->get(name);
-    if (v.isString()) return v.extract<std::string>();
-  } catch (const std::exception&) {
-  }
-  return std::nullopt;
+// Whether the JWT claim `room_id` (one id, or a list) names `room`.
+bool claimsRoom(const json::Value& claim, const std::string& room) {
+  if (claim.isString()) return lower(std::string(claim.asString())) == room;
+  for (const auto& item : claim.items())
+    if (item.isString() && lower(std::string(item.asString())) == room) return true;
+  return false;
 }
 
-class RoomsPlugin : public Plugin {
+class RoomsPlugin;
+
+// One session's part in its room: joins when the session opens, leaves when it closes, and
+// handles the room's messages with the session's role checked first.
+class Member final : public SessionHandler {
+ public:
+  Member(RoomsPlugin& plugin, const SessionPtr& session);
+  void onMessage(std::string_view type, const json::Value& message) override;
+  void onBinary(std::string_view bytes) override;
+  void onClose(DisconnectReason reason) override;
+
+ private:
+  void question(const json::Value& message, const char* field, std::chrono::milliseconds window);
+  void forbidden(std::string_view what);
+
+  RoomsPlugin& plugin_;
+  Session& session_;
+  std::string room_;
+  Scope::Clock::time_point last_audio_refusal_{};
+};
+
+class RoomsPlugin final : public Plugin {
  public:
   Descriptor describe() const override {
     Descriptor d;
     d.id = "rooms";
-    d.version = "1.0.0";
-    d.summary = "Rooms of websocket sessions: membership, broadcast, sync_state, questions.";
+    d.version = "1.2.0";
+    d.summary = "Rooms of websocket sessions: membership, broadcast, sync_state, questions, roles.";
     d.config = {
         {"question_min_words", ConfigType::kInt, "4", "Words a question needs.", 1, 100},
         {"interviewer_question_window_ms", ConfigType::kInt, "3000",
@@ -68,8 +80,17 @@ class RoomsPlugin : public Plugin {
          "How long an empty room keeps its state for members who rejoin.", 0, 604800},
         {"waiting_message", ConfigType::kString, "Waiting for the interviewer's question...",
          "What a session joining a room with no active question is told."},
+        {"access", ConfigType::kString, "open",
+         "open: any valid token joins any room as any participant (local development); claims: "
+         "a JWT must carry room_id (one id or a list) and participant, and may join only those."},
     };
     return d;
+  }
+
+  void configure(const PluginConfig& config) override {
+    const std::string& access = config.getString("access");
+    if (access != "open" && access != "claims")
+      throw ConfigError("plugins.rooms.access: '" + access + "' is neither open nor claims");
   }
 
   void start(Context& ctx) override {
@@ -77,40 +98,21 @@ class RoomsPlugin : public Plugin {
     interviewer_window_ = std::chrono::milliseconds(cfg.getInt("interviewer_question_window_ms"));
     set_window_ = std::chrono::milliseconds(cfg.getInt("set_question_window_ms"));
     waiting_message_ = cfg.getString("waiting_message");
+    claims_mode_ = cfg.getString("access") == "claims";
     questions_ =
         std::make_unique<QuestionGate>(static_cast<std::size_t>(cfg.getInt("question_min_words")));
-    ws_ = &ctx.websockets();
     events_ = &ctx.events();
-    directory_ =
-        std::make_shared<RoomDirectory>(*ws_, std::chrono::seconds(cfg.getInt("state_ttl_sec")));
+    directory_ = std::make_shared<RoomDirectory>(ctx.websockets(),
+                                                 std::chrono::seconds(cfg.getInt("state_ttl_sec")));
 
-    auto& metrics = ctx.metrics();
     regs_.push_back(
-        metrics.add("ws_connections_active", "Open websocket connections.", connections_));
+        ctx.metrics().add("ws_rooms_active", "Rooms with at least one local connection.", rooms_));
+    regs_.push_back(ctx.services().offer<RoomsService>(kRoomsService, directory_));
     regs_.push_back(
-        metrics.add("ws_rooms_active", "Rooms with at least one local connection.", rooms_));
-    CategorySpec disconnects{"ws_disconnects_total", {}, "Websocket disconnects, by reason."};
-    for (std::size_t r = 0; r < kReasons; ++r)
-      disconnects.names.push_back(std::string("ws_disconnect_") +
-                                  reasonName(static_cast<DisconnectReason>(r)));
-    regs_.push_back(metrics.add(disconnects, disconnects_));
-
-    regs_.push_back(ctx.services().provide(kRoomsService, directory_));
-    regs_.push_back(ws_->onOpen([this](const SessionPtr& s) { opened(s); }));
-    regs_.push_back(
-        ws_->onClose([this](const SessionPtr& s, DisconnectReason r) { closed(s, r); }));
-    regs_.push_back(
-        ws_->onMessage("sync_state_request", [this](const SessionPtr& s, const std::string&) {
-          s->send(directory_->syncStateJson(directory_->roomOf(s->info().id), s->info().id));
-        }));
-    regs_.push_back(ws_->onMessage(
-        "interviewer_question", [this](const SessionPtr& s, const std::string& json) {
-          question(s, stringField(json, "text"), "text", interviewer_window_);
-        }));
-    regs_.push_back(
-        ws_->onMessage("set_question", [this](const SessionPtr& s, const std::string& json) {
-          question(s, stringField(json, "question"), "question", set_window_);
-        }));
+        ctx.access().addAdmissionCheck([this](const Admission& a) { return admit(a); }));
+    regs_.push_back(ctx.websockets().attach(
+        {{"sync_state_request", "interviewer_question", "set_question"}, /*binary=*/true},
+        [this](const SessionPtr& s) { return std::make_unique<Member>(*this, s); }));
     regs_.push_back(ctx.timers().every(std::chrono::seconds(60), [this] {
       for (const auto& room : directory_->purgeIdle()) questions_->forgetRoom(room);
     }));
@@ -118,81 +120,113 @@ class RoomsPlugin : public Plugin {
 
   void stop() override { regs_.clear(); }
 
- private:
-  void opened(const SessionPtr& s) {
-    const SessionInfo& info = s->info();
-    std::string room = info.param("room_id");
-    if (!isUuid(room)) {
-      room = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
-      s->send(event("room_assigned", {{"room_id", room}}, info.id));
-    }
-    int intensity = 2;
-    try {
-      intensity = std::clamp(std::stoi(info.param("assist_intensity", "2")), 1, 3);
-    } catch (const std::exception&) {
-    }
-    connections_->add(1);
-    if (directory_->join(room, s, intensity) == 1) rooms_->add(1);
-
-    s->send(directory_->syncStateJson(room, info.id));
-    const std::string active = directory_->state(room).value_or(RoomState{}).active_question;
-    s->send(event("question",
-                  {{"question", active.empty() ? waiting_message_ : active}, {"room_id", room}},
-                  info.id));
-    if (active.empty() && info.participant == "candidate")
-      directory_->broadcast(
-          room, event("waiting_for_interviewer", {{"message", waiting_message_}, {"room_id", room}},
-                      info.id));
+  // The room a session joins: its room_id, canonical (lower-case), or a fresh one when that is
+  // not a UUID.
+  static std::string roomFor(const SessionInfo& info) {
+    const std::string asked = lower(info.param("room_id"));
+    return isUuid(asked) ? asked : std::string();
   }
 
-  void closed(const SessionPtr& s, DisconnectReason reason) {
-    const long remaining = directory_->leave(s->info().id);
-    if (remaining >= 0) connections_->sub(1);
-    if (remaining == 0) rooms_->sub(1);
-    disconnects_->inc(static_cast<std::size_t>(reason));
-  }
-
-  void question(const SessionPtr& s, const std::optional<std::string>& text, const char* field,
-                std::chrono::milliseconds window) {
-    const std::string& id = s->info().id;
-    if (!text) {
-      s->send(event("error",
-                    {{"code", "invalid_message"},
-                     {"message", std::string("the question goes in a string \"") + field + "\""}},
-                    id));
-      return;
-    }
-    const std::string room = directory_->roomOf(id);
-    if (auto refusal = questions_->admit(room, *text, window)) {
-      s->send(event("error", {{"code", "question_rejected"}, {"message", *refusal}}, id));
-      return;
-    }
-    directory_->updateState(room, [&](RoomState& st) { st.active_question = *text; });
-    directory_->broadcast(
-        room, event("interviewer_question", {{"question", *text}, {"room_id", room}}, id));
-    std::string payload = "{\"room_id\":";
-    appendJsonString(payload, room);
-    payload += ",\"question\":";
-    appendJsonString(payload, *text);
-    payload += ",\"session_id\":";
-    appendJsonString(payload, id);
-    payload += ",\"participant\":";
-    appendJsonString(payload, s->info().participant);
-    events_->publish({"room.question", payload + "}"});
+  // Who may come in, before the upgrade is answered.
+  Grant admit(const Admission& a) const {
+    const std::string& p = a.participant;
+    if (p != "candidate" && p != "interviewer" && p != "viewer")
+      return Grant::refuse(400, "bad_request",
+                           "participant must be candidate or interviewer, not '" + p + "'");
+    if (!claims_mode_ || a.is_operator) return Grant::allow(a.subject);
+    std::string room;
+    for (const auto& [name, value] : a.request.query)
+      if (name == "room_id") room = lower(value);
+    const json::Value& claimed_room = a.claims["room_id"];
+    if (claimed_room.isNull())
+      return Grant::refuse(403, "forbidden", "the token binds no room (claim room_id)");
+    if (!isUuid(room) || !claimsRoom(claimed_room, room))
+      return Grant::refuse(403, "forbidden", "the token does not grant room '" + room + "'");
+    if (a.claims["participant"].asString() != p)
+      return Grant::refuse(403, "forbidden", "the token does not grant participant '" + p + "'");
+    return Grant::allow(a.subject);
   }
 
   std::chrono::milliseconds interviewer_window_{3000};
   std::chrono::milliseconds set_window_{5000};
   std::string waiting_message_;
+  bool claims_mode_ = false;
   std::unique_ptr<QuestionGate> questions_;
-  WebSockets* ws_ = nullptr;
   EventBus* events_ = nullptr;
   std::shared_ptr<RoomDirectory> directory_;
-  std::shared_ptr<Gauge> connections_ = std::make_shared<Gauge>();
   std::shared_ptr<Gauge> rooms_ = std::make_shared<Gauge>();
-  std::shared_ptr<CategoryCounter> disconnects_ = std::make_shared<CategoryCounter>(kReasons);
   std::vector<Registration> regs_;
 };
+
+Member::Member(RoomsPlugin& plugin, const SessionPtr& session)
+    : plugin_(plugin), session_(*session), room_(RoomsPlugin::roomFor(session->info())) {
+  const SessionInfo& info = session_.info();
+  if (room_.empty()) {
+    room_ = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
+    session_.send(event("room_assigned", {{"room_id", room_}}, info.id));
+  }
+  int intensity = 2;
+  try {
+    intensity = std::clamp(std::stoi(info.param("assist_intensity", "2")), 1, 3);
+  } catch (const std::exception&) {
+  }
+  if (plugin_.directory_->join(room_, session, intensity) == 1) plugin_.rooms_->add(1);
+
+  session_.send(plugin_.directory_->syncStateJson(room_, info.id));
+  const std::string active = plugin_.directory_->state(room_).value_or(RoomState{}).active_question;
+  session_.send(
+      event("question",
+            {{"question", active.empty() ? plugin_.waiting_message_ : active}, {"room_id", room_}},
+            info.id));
+  if (active.empty() && isCandidate(info))
+    plugin_.directory_->broadcast(
+        room_, event("waiting_for_interviewer",
+                     {{"message", plugin_.waiting_message_}, {"room_id", room_}}, info.id));
+}
+
+void Member::onMessage(std::string_view type, const json::Value& message) {
+  if (type == "sync_state_request")
+    return session_.send(plugin_.directory_->syncStateJson(room_, session_.info().id));
+  if (!isInterviewer(session_.info())) return forbidden("only the interviewer asks questions");
+  if (type == "interviewer_question") return question(message, "text", plugin_.interviewer_window_);
+  question(message, "question", plugin_.set_window_);
+}
+
+void Member::onBinary(std::string_view) {
+  if (isCandidate(session_.info())) return;
+  // Audio from anyone else is refused, at most once a second (it comes 10 frames a second).
+  const auto now = session_.scope().now();
+  if (now - last_audio_refusal_ < std::chrono::seconds(1)) return;
+  last_audio_refusal_ = now;
+  forbidden("only the candidate sends audio");
+}
+
+void Member::onClose(DisconnectReason) {
+  if (plugin_.directory_->leave(session_.info().id) == 0) plugin_.rooms_->sub(1);
+}
+
+void Member::forbidden(std::string_view what) {
+  session_.send(errorEvent("forbidden", what, session_.info().id));
+}
+
+void Member::question(const json::Value& message, const char* field,
+                      std::chrono::milliseconds window) {
+  const std::string& id = session_.info().id;
+  const json::Value& text = message[field];
+  if (!text.isString())
+    return session_.send(errorEvent(
+        "invalid_message", std::string("the question goes in a string \"") + field + "\"", id));
+  const std::string question(text.asString());
+  if (auto refusal = plugin_.questions_->admit(room_, question, window))
+    return session_.send(errorEvent("question_rejected", *refusal, id));
+  plugin_.directory_->updateState(room_, [&](RoomState& st) { st.active_question = question; });
+  plugin_.directory_->broadcast(
+      room_, event("interviewer_question", {{"question", question}, {"room_id", room_}}, id));
+  json::Writer payload;
+  payload.beginObject().field("room_id", room_).field("question", question);
+  payload.field("session_id", id).field("participant", session_.info().participant).endObject();
+  plugin_.events_->publish({"room.question", payload.take()});
+}
 
 }  // namespace
 }  // namespace parley::rooms

@@ -1,10 +1,11 @@
 // The binary contract between parleyd and a plugin library.
 //
-// A plugin exports two Boost.DLL aliases: `parley_plugin_abi`, pointing at an AbiRecord, and
-// `parley_plugin_factory`, a function returning a new Plugin. The loader reads the record first
-// and refuses the library before running any of its code if the record does not match the core's
-// own (see sdk/README.md, "ABI policy"). The record is plain data so that reading it is safe even
-// from a library built against a different SDK.
+// A plugin carries an AbiRecord in an ELF section of its own, `parley_abi`, and exports the
+// Boost.DLL alias `parley_plugin_factory`, a function returning a new Plugin. The loader reads the
+// record from the file, before the library is loaded and any of its code (static initialisers
+// included) runs, and refuses it if the record does not match the core's own (see sdk/README.md,
+// "ABI policy"). The record is plain data so that reading it is safe whatever SDK built the file.
+// (SDK 1.1 plugins export the record as the alias `parley_plugin_abi` instead; they still load.)
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,7 @@
 #include <boost/version.hpp>
 
 #define PARLEY_SDK_VERSION_MAJOR 1
-#define PARLEY_SDK_VERSION_MINOR 1
+#define PARLEY_SDK_VERSION_MINOR 2
 
 #define PARLEY_SDK_STR2(x) #x
 #define PARLEY_SDK_STR(x) PARLEY_SDK_STR2(x)
@@ -44,6 +45,7 @@
 namespace parley::sdk {
 
 inline constexpr std::uint32_t kAbiMagic = 0x50524C59;  // "PRLY"
+inline constexpr const char* kAbiSection = "parley_abi";
 
 struct AbiRecord {
   std::uint32_t magic;

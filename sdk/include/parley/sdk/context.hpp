@@ -1,6 +1,6 @@
 // What the core gives a plugin in start(): its logger and configuration, and the places it may
 // register things. Everything registered through a Context belongs to that plugin and is revoked
-// when it stops. Context methods may be called from any thread.
+// when it stops, before its stop() runs. Context methods may be called from any thread.
 #pragma once
 
 #include <chrono>
@@ -8,12 +8,16 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <typeinfo>
 
+#include "parley/sdk/access.hpp"
 #include "parley/sdk/config.hpp"
 #include "parley/sdk/export.hpp"
 #include "parley/sdk/http.hpp"
 #include "parley/sdk/metrics.hpp"
 #include "parley/sdk/registration.hpp"
+#include "parley/sdk/scope.hpp"
+#include "parley/sdk/upstreams.hpp"
 #include "parley/sdk/websocket.hpp"
 
 namespace parley::sdk {
@@ -40,8 +44,8 @@ struct Event {
 };
 
 // Delivery is synchronous, on the publisher's thread, in subscription order: a subscriber must
-// return quickly and hand longer work to its own thread. An exception from a subscriber is logged
-// with its plugin's id and does not reach the publisher or the other subscribers.
+// return quickly and post longer work to a scope of its own. An exception from a subscriber is
+// logged with its plugin's id and does not reach the publisher or the other subscribers.
 class PARLEY_SDK_API EventBus {
  public:
   virtual ~EventBus();
@@ -50,8 +54,10 @@ class PARLEY_SDK_API EventBus {
   virtual void publish(const Event& event) = 0;
 };
 
-// One scheduler thread runs every plugin's timers, so a callback must be short: hand anything
-// longer to your own thread. Cancelling (dropping the Registration) is O(log n).
+// The plugin's timers. Since SDK 1.2 they run on the plugin's own scope (one event loop: a
+// callback must be short and never block; offload blocking work). Cancelling (dropping the
+// Registration) frees the callback at once. For timers that belong to a session, or to state that
+// other callbacks of a scope touch, use that scope's after()/every().
 class PARLEY_SDK_API Timers {
  public:
   virtual ~Timers();
@@ -64,14 +70,24 @@ class PARLEY_SDK_API Timers {
 class PARLEY_SDK_API Services {
  public:
   virtual ~Services();
+  // SDK 1.1: untyped. Prefer offer<T>(), whose type find<T>() can check.
   virtual Registration provide(const std::string& name, std::shared_ptr<void> service) = 0;
   virtual std::shared_ptr<void> findRaw(const std::string& name) const = 0;
 
-  // The service registered under `name` as T, or null. T must be the type it was provided as.
+  // Since SDK 1.2.
+  template <class T>
+  Registration offer(const std::string& name, std::shared_ptr<T> service) {
+    return provideTyped(name, std::move(service), typeid(T).name());
+  }
+  // The service registered under `name`, or null when there is none. Throws RegistrationError
+  // when it was offered as another type than T.
   template <class T>
   std::shared_ptr<T> find(const std::string& name) const {
-    return std::static_pointer_cast<T>(findRaw(name));
+    return std::static_pointer_cast<T>(findTyped(name, typeid(T).name()));
   }
+  virtual Registration provideTyped(const std::string& name, std::shared_ptr<void> service,
+                                    const char* type_name) = 0;
+  virtual std::shared_ptr<void> findTyped(const std::string& name, const char* type_name) const = 0;
 };
 
 class PARLEY_SDK_API Context {
@@ -87,6 +103,10 @@ class PARLEY_SDK_API Context {
   virtual Services& services() = 0;
   // Since SDK 1.1.
   virtual WebSockets& websockets() = 0;
+  // Since SDK 1.2.
+  virtual Scopes& scopes() = 0;
+  virtual Upstreams& upstreams() = 0;
+  virtual Access& access() = 0;
   // New capabilities are appended here in later SDK minor versions.
 };
 

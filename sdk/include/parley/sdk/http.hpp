@@ -1,6 +1,7 @@
 // HTTP routes a plugin adds to the core's server. Requests arrive fully read (bodies are bounded
-// by http.max_body_bytes) on one of the server's pool threads; a handler may block briefly (a
-// storage read) but never for long, since it holds that thread.
+// by http.max_body_bytes). A handler runs on the worker pool, where it may block (storage), unless
+// its route says it runs on the event loop (RouteSpec::where = RunOn::kLoop, since SDK 1.2), for
+// handlers that never block. Either way the event loop writes the response.
 #pragma once
 
 #include <functional>
@@ -19,6 +20,7 @@ enum class AuthPolicy {
   kOperator,  // operator tokens only (monitoring and administration)
 };
 
+// Request, Response and Principal are frozen since SDK 1.1: later versions add beside them.
 struct Principal {
   std::string subject;  // JWT "sub"; "operator" for an operator token; empty when public
   bool is_operator = false;
@@ -54,13 +56,31 @@ struct PARLEY_SDK_API Response {
 
 using Handler = std::function<Response(const Request&)>;
 
+// Where a handler runs. kLoop: on an event loop; it must never block. kWorker: on the worker pool,
+// where it may block. (For websocket handlers see also websocket.hpp.)
+enum class RunOn { kLoop, kWorker };
+
+// Since SDK 1.2.
+struct RouteSpec {
+  std::string method;
+  std::string pattern;
+  AuthPolicy auth = AuthPolicy::kBearer;
+  // Set: the route is let in by the verifier of this query parameter (Access::addVerifier), and
+  // `auth` is not consulted; the verifier's subject is the principal.
+  std::string verifier;
+  RunOn where = RunOn::kWorker;
+};
+
 class PARLEY_SDK_API HttpRoutes {
  public:
   virtual ~HttpRoutes();
   // `pattern` is a path whose segments may be {name} captures, e.g. "/api/session/{id}/share".
-  // Two routes with the same method and pattern are refused with RegistrationError.
+  // Two routes with the same method and pattern are refused with RegistrationError. The handler
+  // runs on the worker pool.
   virtual Registration add(const std::string& method, const std::string& pattern, AuthPolicy auth,
                            Handler handler) = 0;
+  // Since SDK 1.2.
+  virtual Registration add(const RouteSpec& spec, Handler handler) = 0;
 };
 
 }  // namespace parley::sdk

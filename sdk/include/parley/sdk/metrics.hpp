@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -102,6 +103,16 @@ struct CategorySpec {
   std::string help;
 };
 
+// Since SDK 1.2. A CategoryCounter exported to Prometheus as one family with a label,
+// parley_<name>_total{<label>="<value>"}; in /api/system/metrics, "<name>" holds the total.
+// The label and its values are [a-z][a-z0-9_]*.
+struct LabeledSpec {
+  std::string name;                 // e.g. "fanout_messages_dropped"
+  std::string label;                // e.g. "reason"
+  std::vector<std::string> values;  // one per category, in category order
+  std::string help;
+};
+
 // How an average appears in /api/system/metrics: `name` is the average itself, `total_name` and
 // `samples_name` its raw pair, so a monitor can compute the average over any window from two
 // snapshots. In /metrics it is `parley_<name without "avg_">` in base units ("_ms" becomes
@@ -127,6 +138,13 @@ class PARLEY_SDK_API MetricsRegistry {
   virtual Registration add(const AverageSpec& spec, std::shared_ptr<Histogram> average) = 0;
   // Since SDK 1.1.
   virtual Registration add(const CategorySpec& spec, std::shared_ptr<CategoryCounter> counter) = 0;
+  // Since SDK 1.2.
+  virtual Registration add(const LabeledSpec& spec, std::shared_ptr<CategoryCounter> counter) = 0;
+  // A gauge computed when metrics are scraped (tokens active, say): `read` runs on the scraping
+  // thread while other scrapes may run too, so it must be quick and thread-safe. Once the
+  // Registration is revoked it is not running and will not run again.
+  virtual Registration addComputed(const std::string& name, const std::string& help,
+                                   std::function<std::int64_t()> read) = 0;
 };
 
 }  // namespace parley::sdk

@@ -3,10 +3,11 @@
 // Lifecycle, driven by parleyd on its main thread:
 //   describe()  -> id, version, dependencies, configuration keys (may be called more than once)
 //   configure() -> the validated configuration; throw ConfigError to refuse it
-//   start()     -> register routes, metrics, subscriptions, services; start your threads
-//   stop()      -> stop your threads; everything you registered is revoked right after
-// Plugins start in dependency order and stop in reverse. An exception from any of these is caught
-// by the core and reported with the plugin's id.
+//   start()     -> register routes, metrics, subscriptions, services, session handlers
+//   stop()      -> release what start() made; everything registered was revoked just before
+// Plugins start in dependency order; at shutdown every plugin's registrations are revoked (and its
+// scopes closed), then stop() runs, then the plugin objects are destroyed, each in reverse start
+// order. An exception from any of these is caught by the core and reported with the plugin's id.
 #pragma once
 
 #include <string>
@@ -21,6 +22,7 @@
 
 namespace parley::sdk {
 
+// Descriptor and Health are frozen since SDK 1.1.
 struct Descriptor {
   std::string id;       // [a-z][a-z0-9_]*; the name in plugins.load and plugins.<id>.*
   std::string version;  // the plugin's own version, for logs
@@ -50,13 +52,14 @@ using PluginFactory = Plugin*();
 }  // namespace parley::sdk
 
 // Exports `PluginClass` (default-constructible, derived from parley::sdk::Plugin) from this
-// library. Use it once, in one source file of the plugin.
-#define PARLEY_PLUGIN(PluginClass)                                               \
-  namespace parley_plugin_export {                                               \
-  ::parley::sdk::Plugin* create() {                                              \
-    return new PluginClass();                                                    \
-  }                                                                              \
-  const ::parley::sdk::AbiRecord abi_record = ::parley::sdk::currentAbiRecord(); \
-  }                                                                              \
-  BOOST_DLL_ALIAS(parley_plugin_export::abi_record, parley_plugin_abi)           \
+// library, and places its ABI record where the loader reads it without loading the library. Use
+// it once, in one source file of the plugin.
+#define PARLEY_PLUGIN(PluginClass)                                                                \
+  namespace parley_plugin_export {                                                                \
+  ::parley::sdk::Plugin* create() {                                                               \
+    return new PluginClass();                                                                     \
+  }                                                                                               \
+  __attribute__((section("parley_abi"), used)) extern const ::parley::sdk::AbiRecord abi_record = \
+      ::parley::sdk::currentAbiRecord();                                                          \
+  }                                                                                               \
   BOOST_DLL_ALIAS(parley_plugin_export::create, parley_plugin_factory)

@@ -12,10 +12,24 @@
 
 #include "parley/sdk/export.hpp"
 #include "parley/sdk/registration.hpp"
+#include "parley/sdk/websocket.hpp"
 
 namespace parley::sdk {
 
 inline constexpr const char* kRoomsService = "parley.rooms.v1";
+
+// Who may do what in a room, the same in every plugin: interviewers ask questions and stop
+// answers; candidates send audio and candidate transcripts; viewers (share links) only receive.
+// Whatever else a session sends is answered with errorEvent("forbidden", ...), and it stays open.
+inline bool isInterviewer(const SessionInfo& s) {
+  return s.participant == "interviewer";
+}
+inline bool isCandidate(const SessionInfo& s) {
+  return s.participant == "candidate";
+}
+inline bool isViewer(const SessionInfo& s) {
+  return s.participant == "viewer";
+}
 
 struct RoomState {
   std::string room_id;
@@ -68,6 +82,10 @@ class PARLEY_SDK_API RoomsService {
   virtual Registration setStateStore(std::shared_ptr<RoomStateStore> store) = 0;
   // The states of the rooms that have local members (to refresh or rewrite them in a store).
   virtual std::vector<RoomState> localRooms() const = 0;
+  // Since SDK 1.2: how many of this instance's sessions are in the room right now. Membership
+  // observers are told of changes from several threads, in no guaranteed order: whoever must act
+  // on "does this instance serve the room" asks here when it acts.
+  virtual std::size_t localMembers(const std::string& room_id) const = 0;
 };
 
 }  // namespace parley::sdk

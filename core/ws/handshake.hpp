@@ -1,0 +1,19 @@
+// The websocket opening handshake's arithmetic (RFC 6455 4), shared by the server's upgrade and
+// the upstream client.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace parley::core::ws {
+
+// Sec-WebSocket-Accept for a Sec-WebSocket-Key.
+std::string acceptKey(std::string_view key);
+// Whether a Sec-WebSocket-Key is what the RFC asks: 16 bytes in base64 (24 characters).
+bool validKey(std::string_view key);
+// A fresh Sec-WebSocket-Key (16 random bytes, base64).
+std::string newKey();
+// Whether a comma-separated header value (Connection, Upgrade) holds `token`, ignoring case.
+bool headerHasToken(std::string_view value, std::string_view token);
+
+}  // namespace parley::core::ws
