@@ -72,6 +72,10 @@ TEST_F(Installed, ExamplePluginBuildsOutOfTreeAndLoads) {
   RunResult compile = runCommand({PARLEY_CMAKE, "--build", build, "-j2"});
   ASSERT_EQ(compile.exit_code, 0) << compile.out << compile.err;
   ASSERT_TRUE(fs::exists(build + "/hello.so"));
+  // Its unit tests run on the installed ParleySDK::testing.
+  RunResult unit = runCommand({PARLEY_CTEST, "--test-dir", build, "--output-on-failure"});
+  EXPECT_EQ(unit.exit_code, 0) << unit.out << unit.err;
+  EXPECT_NE(unit.out.find("100% tests passed"), std::string::npos) << unit.out;
 
   // Deployed as an operator would: into the plugin directory, next to the shipped plugins.
   fs::copy_file(build + "/hello.so", prefix_ + "/lib/parley/plugins/hello.so",

@@ -1,56 +1,71 @@
-// hello: the smallest complete Parley plugin. It declares a configuration key, serves a route and
-// adds a metric field of its own. Read it next to sdk/README.md.
+#include "hello.hpp"
+
 #include <parley/sdk/json.hpp>
-#include <parley/sdk/plugin.hpp>
 
-#include <memory>
-#include <string>
-#include <vector>
-
-namespace {
+namespace hello {
 
 using namespace parley::sdk;
 
-class Hello : public Plugin {
+namespace {
+
+// One per session: answers {"type":"hello"} with the greeting and how many times this session
+// asked. Every call runs on the session's event loop, one at a time: no lock.
+class Greeter final : public SessionHandler {
  public:
-  Descriptor describe() const override {
-    Descriptor d;
-    d.id = "hello";
-    d.version = "1.0.0";
-    d.summary = "Says hello on GET /hello and counts how often.";
-    d.config = {
-        {"greeting", ConfigType::kString, "Hello from a Parley plugin", "What GET /hello says."},
-    };
-    return d;
+  Greeter(Session& session, const std::string& greeting) : session_(session), greeting_(greeting) {}
+
+  void onMessage(std::string_view, const json::Value& message) override {
+    json::Writer reply;
+    reply.beginObject().field("type", "hello").field("greeting", greeting_);
+    reply.field("name", message["name"].asString("world")).field("count", ++count_);
+    session_.send(reply.field("session_id", session_.info().id).endObject().take());
   }
-
-  void start(Context& ctx) override {
-    // Keep what start() registers: dropping a Registration unregisters it.
-    registrations_.push_back(
-        ctx.metrics().add("hello_requests", "Requests served by GET /hello.", requests_));
-
-    const std::string greeting = ctx.config().getString("greeting");
-    registrations_.push_back(ctx.http().add(
-        "GET", "/hello", AuthPolicy::kPublic, [this, greeting](const Request& request) {
-          requests_->inc();  // a relaxed atomic: fine on any thread, any hot path
-          std::string body = "{\"message\":";
-          appendJsonString(body, greeting);
-          body += ",\"name\":";
-          appendJsonString(body, request.queryParam("name", "world"));
-          body += ",\"requests\":" + std::to_string(requests_->value()) + "}";
-          return Response::json(200, body);
-        }));
-    ctx.log().info("hello is ready on GET /hello");
-  }
-
-  // Routes and metrics go before the plugin object does; the core also revokes them for us.
-  void stop() override { registrations_.clear(); }
 
  private:
-  std::shared_ptr<Counter> requests_ = std::make_shared<Counter>();
-  std::vector<Registration> registrations_;
+  Session& session_;  // outlives its handlers
+  const std::string& greeting_;
+  int count_ = 0;
 };
 
 }  // namespace
 
-PARLEY_PLUGIN(Hello)
+Descriptor Hello::describe() const {
+  Descriptor d;
+  d.id = "hello";
+  d.version = "1.2.0";
+  d.summary = "Says hello on GET /hello and to {\"type\":\"hello\"}, and counts the requests.";
+  d.config = {
+      {"greeting", ConfigType::kString, "Hello from a Parley plugin", "What hello says."},
+  };
+  return d;
+}
+
+void Hello::start(Context& ctx) {
+  greeting_ = ctx.config().getString("greeting");
+  // Keep what start() registers: dropping a Registration unregisters it.
+  registrations_.push_back(
+      ctx.metrics().add("hello_requests", "Requests served by GET /hello.", requests_));
+
+  RouteSpec route;
+  route.method = "GET";
+  route.pattern = "/hello";
+  route.auth = AuthPolicy::kPublic;
+  route.where = RunOn::kLoop;  // it never blocks
+  registrations_.push_back(ctx.http().add(route, [this](const Request& request) {
+    requests_->inc();  // a relaxed atomic: fine on any thread, any hot path
+    json::Writer body;
+    body.beginObject()
+        .field("message", greeting_)
+        .field("name", request.queryParam("name", "world"));
+    return Response::json(200, body.field("requests", requests_->value()).endObject().take());
+  }));
+
+  registrations_.push_back(ctx.websockets().attach(
+      {{"hello"}, /*binary=*/false},
+      [this](const SessionPtr& s) { return std::make_unique<Greeter>(*s, greeting_); }));
+  ctx.log().info("hello is ready on GET /hello");
+}
+
+}  // namespace hello
+
+PARLEY_PLUGIN(hello::Hello)
