@@ -7,9 +7,8 @@ but recognises nothing: a JSON script says which words it "hears" at which secon
 each stream's audio clock, bytes / (2 * sample_rate * channels), decides when they are sent.
 
 usage: deepgram_fake.py [--port N] [--tls CERT KEY] [--api-key KEY] [--script FILE] [--log FILE]
-         [--max-streams N] [--fail-handshake STATUS] [--idle-timeout SECONDS] [--undecodable]
-         [--internal-error-after SECONDS] [--slow-read BYTES_PER_SECOND]
-
+  [--max-streams N] [--fail-handshake STATUS] [--idle-timeout S] [--undecodable]
+  [--internal-error-after S] [--slow-read BYTES_PER_SECOND]          (see --help)
 Prints one line "listening on PORT" once ready; binds 127.0.0.1 only; exits 0 on SIGTERM.
 Script: {"utterances": [{"words": [{"word": "i", "start": 0.2, "end": 0.4, "confidence": 0.97,
 "punctuated_word": "I"}, ...], "speech_final": true, "utterance_end": true, "split": 1}, ...]}.
@@ -105,8 +104,10 @@ class Stream:
     Pure state machine (no I/O), so the connection handler stays a thin loop around it."""
 
     def __init__(self, number, request_id, query, utterances):
-        self.number, self.request_id, self.query, self.utterances = number, request_id, query, utterances
-        self.rate, self.channels = int(query.get("sample_rate", "16000")), int(query.get("channels", "1"))
+        self.number, self.request_id, self.query = number, request_id, query
+        self.utterances = utterances
+        self.rate = int(query.get("sample_rate", "16000"))
+        self.channels = int(query.get("channels", "1"))
         self.interim = query.get("interim_results") == "true"
         self.vad = query.get("vad_events") == "true"
         self.punctuate = "true" in (query.get("punctuate"), query.get("smart_format"))
@@ -120,7 +121,8 @@ class Stream:
         model = query.get("model", "nova-3")
         self.model_uuid = str(uuid.uuid5(uuid.NAMESPACE_URL, model))
         self.model_info = {"name": f"general-{model}", "version": "2025-01-01.1", "arch": model}
-        self.created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
+        now = datetime.datetime.now(datetime.timezone.utc)
+        self.created = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         self.bytes, self.frames, self.sha = 0, 0, hashlib.sha256()
         self.current = 0          # index of the utterance being played
         self.done = 0             # words of the current utterance already sent as final
@@ -171,7 +173,8 @@ class Stream:
                 out += self.maybe_interim(words)
                 break
             speech_final = self.endpointing and utt.get("speech_final", True)
-            out += self.finals(words[self.done:], cut, speech_final, False, int(utt.get("split", 1)))
+            split = int(utt.get("split", 1))
+            out += self.finals(words[self.done:], cut, speech_final, False, split)
             if utt.get("utterance_end", self.ue_default):
                 self.ue_due = words[-1]["end"] + self.ue_delay
             else:
@@ -195,15 +198,15 @@ class Stream:
         if not (self.interim and fresh and self.clock - self.interim_at >= INTERIM_EVERY - 1e-9):
             return []
         self.interim_upto, self.interim_at = heard, self.clock
-        return [self.results(words[self.done:heard], self.seg_start, self.clock, False, False, False)]
+        heard_words = words[self.done:heard]
+        return [self.results(heard_words, self.seg_start, self.clock, False, False, False)]
 
     def finals(self, words, end, speech_final, from_finalize, split=1):
-        """The is_final Results for `words`, in `split` pieces; only the last may be speech_final."""
+        """The is_final Results for `words` in `split` pieces; only the last may be speech_final."""
         if not words:
             return []
         n = max(1, min(split, len(words)))
-        size = -(-len(words) // n)
-        pieces = [words[i:i + size] for i in range(0, len(words), size)]
+        pieces = [words[len(words) * i // n:len(words) * (i + 1) // n] for i in range(n)]
         out = []
         for i, piece in enumerate(pieces):
             last = i == len(pieces) - 1
@@ -224,7 +227,8 @@ class Stream:
         return self.finals(words, self.clock, False, from_finalize)
 
     def results(self, words, start, end, is_final, speech_final, from_finalize):
-        keys = ("word", "start", "end", "confidence") + (("punctuated_word",) if self.punctuate else ())
+        keys = ("word", "start", "end", "confidence")
+        keys += ("punctuated_word",) if self.punctuate else ()
         out_words = [{k: w[k] for k in keys} for w in words]
         text = " ".join(w["punctuated_word" if self.punctuate else "word"] for w in words)
         conf = sum(w["confidence"] for w in words) / len(words) if words else 0.0
@@ -238,7 +242,7 @@ class Stream:
 
     def metadata(self):
         return {"type": "Metadata", "transaction_key": "deprecated", "request_id": self.request_id,
-                "sha256": self.sha.hexdigest(), "created": self.created.replace("+00:00", "Z"),
+                "sha256": self.sha.hexdigest(), "created": self.created,
                 "duration": round(self.clock, 4), "channels": self.channels,
                 "models": [self.model_uuid], "model_info": {self.model_uuid: self.model_info}}
 
@@ -261,7 +265,7 @@ class Fake:
     def refusal(self, status, err_msg, request_id):
         """A plain-HTTP answer to the upgrade, shaped like Deepgram's JSON errors."""
         self.log("refused", status=status)
-        err_code = ERR_CODES.get(status, "INTERNAL_SERVER_ERROR" if status >= 500 else "ERROR")
+        err_code = ERR_CODES.get(status, http.HTTPStatus(status).phrase.upper().replace(" ", "_"))
         body = json.dumps({"err_code": err_code, "err_msg": err_msg, "request_id": request_id})
         headers = [("Content-Type", "application/json"), ("dg-request-id", request_id)]
         return http.HTTPStatus(status), headers, body.encode()
@@ -272,7 +276,8 @@ class FakeProtocol(WebSocketServerProtocol):
 
     def __init__(self, *args, fake, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fake, self.request_id, self.reserved, self.stream = fake, str(uuid.uuid4()), False, None
+        self.fake, self.request_id = fake, str(uuid.uuid4())
+        self.reserved, self.stream = False, None
         # Every successful upgrade carries the request id that Results and Metadata repeat.
         self.extra_headers = lambda path, headers: [("dg-request-id", self.request_id)]
 
@@ -294,7 +299,7 @@ class FakeProtocol(WebSocketServerProtocol):
             return fake.refusal(400, problem, rid)
         if args.max_streams is not None and fake.active >= args.max_streams:
             return fake.refusal(429, "Too many concurrent requests.", rid)
-        # Reserve the slot now, not when the handler starts, so two racing handshakes can't both pass.
+        # Reserve the slot now, not when the handler starts, so racing handshakes can't both pass.
         fake.active, fake.opened, self.reserved = fake.active + 1, fake.opened + 1, True
         self.stream = Stream(fake.opened, rid, query, fake.utterances)
         return None
@@ -314,11 +319,18 @@ async def send(ws, *messages):
         await asyncio.wait_for(ws.send(json.dumps(message)), SEND_TIMEOUT)
 
 
+async def within(seconds, awaitable):
+    """Awaits `awaitable` for at most `seconds`; False if it had to be abandoned."""
+    try:
+        await asyncio.wait_for(awaitable, seconds)
+        return True
+    except asyncio.TimeoutError:
+        return False
+
+
 async def close(ws, code, reason):
     assert len(reason.encode()) <= 123, reason
-    try:
-        await asyncio.wait_for(ws.close(code, reason), CLOSE_TIMEOUT + 1)
-    except asyncio.TimeoutError:
+    if not await within(CLOSE_TIMEOUT + 1, ws.close(code, reason)):
         ws.transport.abort()
 
 
@@ -354,8 +366,7 @@ async def finish(ws, stream):
 
 async def on_audio(ws, fake, stream, data):
     """Handles a binary frame; returns True once the stream is over."""
-    args = fake.args
-    if args.undecodable:
+    if fake.args.undecodable:
         await close(ws, 1008, DATA0000)
         return True
     if not data:
@@ -365,10 +376,11 @@ async def on_audio(ws, fake, stream, data):
     await send(ws, *stream.add_audio(data))
     if stream.frames % 10 == 0:
         fake.log("audio", stream=stream.number, bytes=stream.bytes, frames=stream.frames)
-    if args.slow_read:
+    if fake.args.slow_read:
         # Not reading meanwhile lets the library's queue (max_queue=1) and the small kernel
-        # buffers fill, so a client sending faster than this rate is pushed back by TCP.
-        await asyncio.sleep(len(data) / args.slow_read)
+        # buffers fill, so a client sending faster than this rate is pushed back by TCP. The
+        # pause ends early if the connection closes (e.g. on SIGTERM).
+        await within(len(data) / fake.args.slow_read, ws.wait_closed())
     return False
 
 
@@ -393,27 +405,24 @@ async def run_stream(ws, fake, stream):
 
 def close_outcome(ws):
     """(code, who closed first) from the library's record of the closing handshake."""
-    if ws.close_rcvd is not None and ws.close_rcvd_then_sent:
+    if ws.close_rcvd_then_sent:
         return ws.close_rcvd.code, "client"
-    if ws.close_sent is not None:
-        return ws.close_sent.code, "server"
-    return 1006, "client"  # the TCP connection dropped without a close frame
+    # No close frame from either side means the client dropped the TCP connection.
+    return (ws.close_sent.code, "server") if ws.close_sent else (1006, "client")
 
 
 async def handle(ws, fake):
     """The life of one accepted stream, logged from "open" to "closed"."""
     stream = ws.stream
     fake.log("open", stream=stream.number, query=stream.query, request_id=stream.request_id,
-                   authorization=ws.request_headers.get("Authorization"))
+             authorization=ws.request_headers.get("Authorization"))
     try:
         await run_stream(ws, fake, stream)
     except websockets.ConnectionClosed:
         pass
     finally:
         fake.log("audio", stream=stream.number, bytes=stream.bytes, frames=stream.frames)
-        try:
-            await asyncio.wait_for(ws.wait_closed(), CLOSE_TIMEOUT + 1)
-        except asyncio.TimeoutError:
+        if not await within(CLOSE_TIMEOUT + 1, ws.wait_closed()):
             ws.transport.abort()
         code, by = close_outcome(ws)
         fake.log("closed", stream=stream.number, code=code, by=by, monotonic=time.monotonic())
@@ -439,9 +448,10 @@ async def serve(args):
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(*args.tls)
     small = {"max_queue": 1, "read_limit": 4096, "write_limit": 4096} if args.slow_read else {}
-    stop = asyncio.get_running_loop().create_future()
+    loop = asyncio.get_running_loop()
+    stop = loop.create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+        loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
     server = await websockets.serve(
         functools.partial(handle, fake=fake), sock=listening_socket(args.port, args.slow_read),
         ssl=tls, create_protocol=functools.partial(FakeProtocol, fake=fake), compression=None,
@@ -449,23 +459,20 @@ async def serve(args):
     print(f"listening on {server.sockets[0].getsockname()[1]}", flush=True)
     await stop
     server.close()  # closes open streams with 1001, like a service going away
-    try:
-        await asyncio.wait_for(server.wait_closed(), 2 * CLOSE_TIMEOUT)
-    except asyncio.TimeoutError:
-        pass
+    await within(2 * CLOSE_TIMEOUT, server.wait_closed())
 
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description="Fake Deepgram live transcription websocket.")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve wss with this certificate")
+    p.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve wss with this cert")
     p.add_argument("--api-key", default="test-key", help="expected 'Authorization: Token KEY'")
     p.add_argument("--script", help="JSON file of the utterances the fake 'recognises'")
     p.add_argument("--max-streams", type=int, help="concurrent streams before 429")
     p.add_argument("--fail-handshake", type=int, metavar="STATUS", help="refuse every handshake",
                    choices=[status.value for status in http.HTTPStatus if status >= 400])
     p.add_argument("--idle-timeout", type=float, default=10.0, help="seconds before 1011 NET-0001")
-    p.add_argument("--undecodable", action="store_true", help="first audio frame gets 1008 DATA-0000")
+    p.add_argument("--undecodable", action="store_true", help="1008 DATA-0000 on audio")
     p.add_argument("--internal-error-after", type=float, metavar="SECONDS", help="1011 NET-0000")
     p.add_argument("--slow-read", type=float, metavar="BYTES_PER_SECOND", help="throttle reading")
     p.add_argument("--log", help="append JSON event lines to this file")

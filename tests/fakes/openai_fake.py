@@ -10,16 +10,15 @@ usage: openai_fake.py [--port N] [--tls CERT KEY] [--api-key KEY] [--log FILE]
   the Bearer check off; --no-chunked delimits streams by connection close instead of chunking.
 
 A request's scenario is its "model" if that reads "scenario:<name>[:<arg>]", else --scenario:
-  normal            (default) ~40-word answer derived from the last user message, in 1-3 word
-                    content chunks every --chunk-delay-ms, with the quirks clients must tolerate:
-                    ": keep-alive" comments, events with CRLF and with CR line endings, "data:"
-                    without a space, one event over two data: lines (and two TCP writes), a
-                    "content": null delta, unknown fields ("system_fingerprint", "timings")
+  normal            (default) ~40-word answer derived from the last user message in 1-3 word
+                    chunks every --chunk-delay-ms, with quirks clients must tolerate: comments,
+                    CRLF and CR line endings, "data:" without a space, one event over two data:
+                    lines (and two writes), a "content": null delta, unknown fields
   slow_first[:MS]   head at once, first event after MS (1000)
   slow_head[:MS]    nothing at all for MS (1000), then as normal
   error_before[:S]  status S (400) with an OpenAI error JSON body
-  error_mid[:done]  3 content chunks, data: {"error":...}, end of body without [DONE] (":done"
-                    sends [DONE] after the error, as vLLM does), then close
+  error_mid[:done]  3 content chunks, data: {"error":...}, end of body and close; no [DONE]
+                    unless ":done" (vLLM sends [DONE] after an error)
   cut_mid           3 content chunks and half an event, then close: no last chunk, no [DONE]
   empty             role chunk, finish_reason stop, usage, [DONE]
   garbage           200 text/event-stream with undecodable events, then [DONE]
@@ -72,12 +71,10 @@ class HttpError(Exception):
 
 
 def make_log(path):
-    file = open(path, "a", encoding="utf-8") if path else None
-
     def log(event, rid, **fields):
-        if file:
-            file.write(json.dumps({"event": event, "id": rid, **fields}) + "\n")
-            file.flush()  # tests read the log while we are still running
+        if path:  # opened per line: each line is complete on disk before the test looks
+            with open(path, "a", encoding="utf-8") as file:
+                file.write(json.dumps({"event": event, "id": rid, **fields}) + "\n")
     return log
 
 
@@ -105,14 +102,11 @@ class Conn:
             if len(self.buf) > limit:
                 raise HttpError(431, "Request header fields too large.")
             await self.fill()
-        return self.take(i + len(sep))
+        return await self.read_exact(i + len(sep))
 
     async def read_exact(self, n):
         while len(self.buf) < n:
             await self.fill()
-        return self.take(n)
-
-    def take(self, n):
         out = bytes(self.buf[:n])
         del self.buf[:n]
         return out
@@ -175,10 +169,7 @@ async def read_body(conn, headers):
 
 async def send_json(conn, status, obj, keep):
     body = json.dumps(obj, ensure_ascii=False).encode()
-    try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Error"
+    phrase = next((known.phrase for known in HTTPStatus if known == status), "Error")
     head = (f"HTTP/1.1 {status} {phrase}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n" + ("" if keep else "Connection: close\r\n"))
     await conn.send(head.encode() + b"\r\n" + body)
@@ -289,13 +280,11 @@ class Reply:
 
     async def pause(self, ms):
         """Sleeps, but wakes up and raises ClientGone as soon as the client leaves."""
-        if ms > 0 and not self.conn.gone.is_set():
-            try:
-                await asyncio.wait_for(self.conn.gone.wait(), ms / 1000)
-            except asyncio.TimeoutError:
-                return
-        if self.conn.gone.is_set():
-            raise ClientGone
+        try:
+            await asyncio.wait_for(self.conn.gone.wait(), max(ms, 0) / 1000)
+        except asyncio.TimeoutError:
+            return  # (with ms <= 0 this returns at once; the next send() checks the client)
+        raise ClientGone
 
     async def content(self, text):
         """One content delta; the first few take the framing quirks real servers produce."""
@@ -330,7 +319,8 @@ class Reply:
             if self.sent == 3:
                 await self.raw(b": keep-alive\r\n\r\n")
         await self.event(self.chunk({}, "stop", timings={"predicted_n": len(texts)}))
-        if (self.payload.get("stream_options") or {}).get("include_usage"):
+        options = self.payload.get("stream_options")
+        if isinstance(options, dict) and options.get("include_usage"):
             await self.event({**self.base, "choices": [], "usage": usage(self.payload, texts)})
         await self.finish()
 
@@ -427,7 +417,7 @@ async def serve(cfg):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(*cfg.tls)
         ctx.set_alpn_protocols(["http/1.1"])  # a client offering h2 falls back to HTTP/1.1
-    log, tasks = make_log(cfg.log), set()
+    log, tasks, stop = make_log(cfg.log), set(), asyncio.Event()
 
     async def on_client(reader, writer):
         tasks.add(asyncio.current_task())
@@ -439,11 +429,13 @@ async def serve(cfg):
             pass
         finally:
             tasks.discard(asyncio.current_task())
-            writer.close()
+            if stop.is_set():  # shutting down: no waiting for a TLS close_notify exchange
+                writer.transport.abort()
+            else:
+                writer.close()
 
     server = await asyncio.start_server(on_client, "127.0.0.1", cfg.port, ssl=ctx,
                                         ssl_handshake_timeout=IO_TIMEOUT if ctx else None)
-    stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     print(f"listening on {server.sockets[0].getsockname()[1]}", flush=True)

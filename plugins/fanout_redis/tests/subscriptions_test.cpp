@@ -56,7 +56,8 @@ const std::string kChannel = "room:" + kRoom + ":events";
 struct Fixture {
   NoWebSockets ws;
   std::shared_ptr<rooms::RoomDirectory> rooms =
-      std::make_shared<rooms::RoomDirectory>(ws, std::chrono::hours(1));
+      std::make_shared<rooms::RoomDirectory>(ws, std::chrono::hours(1),
+                                             rooms::RoomDirectory::QuestionRules{}, nullptr);
   Subscriptions subscriptions;
   std::set<std::string> active;
   Subscriptions::Serves serves = [this](const std::string& channel) {

@@ -12,8 +12,39 @@ double unixNow() {
   return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count() / 1e6;
 }
 
-RoomDirectory::RoomDirectory(sdk::WebSockets& websockets, Clock::duration state_ttl)
-    : websockets_(websockets), state_ttl_(state_ttl) {}
+RoomDirectory::RoomDirectory(sdk::WebSockets& websockets, Clock::duration state_ttl,
+                             QuestionRules rules, Publish publish)
+    : websockets_(websockets),
+      state_ttl_(state_ttl),
+      rules_(rules),
+      questions_(rules.min_words),
+      publish_(std::move(publish)) {}
+
+std::optional<std::string> RoomDirectory::question(const std::string& room_id,
+                                                   const std::string& text,
+                                                   const sdk::SessionInfo& asker,
+                                                   std::chrono::milliseconds window) {
+  if (auto refusal = questions_.admit(room_id, text, window)) return refusal;
+  updateState(room_id, [&](sdk::RoomState& st) { st.active_question = text; });
+  sdk::json::Writer event;
+  event.beginObject().field("type", "interviewer_question").field("question", text);
+  event.field("room_id", room_id).field("session_id", asker.id).endObject();
+  broadcast(room_id, event.take());
+  sdk::json::Writer payload;
+  payload.beginObject().field("room_id", room_id).field("question", text);
+  payload.field("session_id", asker.id).field("participant", asker.participant).endObject();
+  if (publish_) publish_({"room.question", payload.take()});
+  return std::nullopt;
+}
+
+std::optional<std::string> RoomDirectory::ask(const std::string& room_id,
+                                              const std::string& question,
+                                              const std::string& session_id) {
+  sdk::SessionInfo asker;
+  asker.id = session_id;
+  asker.participant = "interviewer";
+  return this->question(room_id, question, asker, rules_.interviewer_window);
+}
 
 std::size_t RoomDirectory::join(const std::string& room_id, const sdk::SessionPtr& session,
                                 int assist_intensity) {
@@ -71,6 +102,7 @@ std::vector<std::string> RoomDirectory::purgeIdle(Clock::time_point now) {
   for (auto it = rooms_.begin(); it != rooms_.end();) {
     if (it->second.members.empty() && now - it->second.empty_since >= state_ttl_) {
       purged.push_back(it->first);
+      questions_.forgetRoom(it->first);
       it = rooms_.erase(it);
     } else {
       ++it;

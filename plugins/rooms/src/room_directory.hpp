@@ -2,6 +2,7 @@
 // implementation behind the "parley.rooms.v1" service.
 #pragma once
 
+#include <parley/sdk/context.hpp>
 #include <parley/sdk/hooks.hpp>
 #include <parley/sdk/services/rooms.hpp>
 #include <parley/sdk/websocket.hpp>
@@ -13,13 +14,28 @@
 #include <unordered_map>
 #include <vector>
 
+#include "questions.hpp"
+
 namespace parley::rooms {
 
 class RoomDirectory final : public sdk::RoomsService,
                             public std::enable_shared_from_this<RoomDirectory> {
  public:
   using Clock = std::chrono::steady_clock;
-  RoomDirectory(sdk::WebSockets& websockets, Clock::duration state_ttl);
+  struct QuestionRules {
+    std::size_t min_words = 4;
+    std::chrono::milliseconds interviewer_window{3000};  // interviewer_question, spoken ones
+    std::chrono::milliseconds set_window{5000};          // set_question
+  };
+  using Publish = std::function<void(const sdk::Event&)>;
+  RoomDirectory(sdk::WebSockets& websockets, Clock::duration state_ttl, QuestionRules rules,
+                Publish publish);
+
+  // A question from a session of the room: checked against the rules (a repeat counts within
+  // `window`), made the room's active question, broadcast, and published as room.question.
+  std::optional<std::string> question(const std::string& room_id, const std::string& text,
+                                      const sdk::SessionInfo& asker, std::chrono::milliseconds window);
+  const QuestionRules& rules() const { return rules_; }
 
   // Adds the session to the room (creating its state with `assist_intensity` if new) and returns
   // the room's local member count after joining.
@@ -45,6 +61,8 @@ class RoomDirectory final : public sdk::RoomsService,
   sdk::Registration setStateStore(std::shared_ptr<sdk::RoomStateStore> store) override;
   std::vector<sdk::RoomState> localRooms() const override;
   std::size_t localMembers(const std::string& room_id) const override;
+  std::optional<std::string> ask(const std::string& room_id, const std::string& question,
+                                 const std::string& session_id) override;
 
  private:
   struct Room {
@@ -59,6 +77,9 @@ class RoomDirectory final : public sdk::RoomsService,
 
   sdk::WebSockets& websockets_;
   Clock::duration state_ttl_;
+  QuestionRules rules_;
+  QuestionGate questions_;
+  Publish publish_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Room> rooms_;
   std::unordered_map<std::string, std::string> room_of_;  // session id -> room id

@@ -95,15 +95,16 @@ class RoomsPlugin final : public Plugin {
 
   void start(Context& ctx) override {
     const auto& cfg = ctx.config();
-    interviewer_window_ = std::chrono::milliseconds(cfg.getInt("interviewer_question_window_ms"));
-    set_window_ = std::chrono::milliseconds(cfg.getInt("set_question_window_ms"));
     waiting_message_ = cfg.getString("waiting_message");
     claims_mode_ = cfg.getString("access") == "claims";
-    questions_ =
-        std::make_unique<QuestionGate>(static_cast<std::size_t>(cfg.getInt("question_min_words")));
-    events_ = &ctx.events();
-    directory_ = std::make_shared<RoomDirectory>(ctx.websockets(),
-                                                 std::chrono::seconds(cfg.getInt("state_ttl_sec")));
+    RoomDirectory::QuestionRules rules;
+    rules.min_words = static_cast<std::size_t>(cfg.getInt("question_min_words"));
+    rules.interviewer_window = std::chrono::milliseconds(cfg.getInt("interviewer_question_window_ms"));
+    rules.set_window = std::chrono::milliseconds(cfg.getInt("set_question_window_ms"));
+    EventBus* events = &ctx.events();
+    directory_ = std::make_shared<RoomDirectory>(
+        ctx.websockets(), std::chrono::seconds(cfg.getInt("state_ttl_sec")), rules,
+        [events](const Event& e) { events->publish(e); });
 
     regs_.push_back(
         ctx.metrics().add("ws_rooms_active", "Rooms with at least one local connection.", rooms_));
@@ -113,9 +114,7 @@ class RoomsPlugin final : public Plugin {
     regs_.push_back(ctx.websockets().attach(
         {{"sync_state_request", "interviewer_question", "set_question"}, /*binary=*/true},
         [this](const SessionPtr& s) { return std::make_unique<Member>(*this, s); }));
-    regs_.push_back(ctx.timers().every(std::chrono::seconds(60), [this] {
-      for (const auto& room : directory_->purgeIdle()) questions_->forgetRoom(room);
-    }));
+    regs_.push_back(ctx.timers().every(std::chrono::seconds(60), [this] { directory_->purgeIdle(); }));
   }
 
   void stop() override { regs_.clear(); }
@@ -147,12 +146,8 @@ class RoomsPlugin final : public Plugin {
     return Grant::allow(a.subject);
   }
 
-  std::chrono::milliseconds interviewer_window_{3000};
-  std::chrono::milliseconds set_window_{5000};
   std::string waiting_message_;
   bool claims_mode_ = false;
-  std::unique_ptr<QuestionGate> questions_;
-  EventBus* events_ = nullptr;
   std::shared_ptr<RoomDirectory> directory_;
   std::shared_ptr<Gauge> rooms_ = std::make_shared<Gauge>();
   std::vector<Registration> regs_;
@@ -188,17 +183,19 @@ void Member::onMessage(std::string_view type, const json::Value& message) {
   if (type == "sync_state_request")
     return session_.send(plugin_.directory_->syncStateJson(room_, session_.info().id));
   if (!isInterviewer(session_.info())) return forbidden("only the interviewer asks questions");
-  if (type == "interviewer_question") return question(message, "text", plugin_.interviewer_window_);
-  question(message, "question", plugin_.set_window_);
+  const auto& rules = plugin_.directory_->rules();
+  if (type == "interviewer_question") return question(message, "text", rules.interviewer_window);
+  question(message, "question", rules.set_window);
 }
 
 void Member::onBinary(std::string_view) {
-  if (isCandidate(session_.info())) return;
-  // Audio from anyone else is refused, at most once a second (it comes 10 frames a second).
+  if (!isViewer(session_.info())) return;  // the candidate's answers, the interviewer's questions
+  // A viewer only receives; its audio is refused, at most once a second (it comes 10 frames a
+  // second).
   const auto now = session_.scope().now();
   if (now - last_audio_refusal_ < std::chrono::seconds(1)) return;
   last_audio_refusal_ = now;
-  forbidden("only the candidate sends audio");
+  forbidden("a viewer sends nothing");
 }
 
 void Member::onClose(DisconnectReason) {
@@ -216,16 +213,9 @@ void Member::question(const json::Value& message, const char* field,
   if (!text.isString())
     return session_.send(errorEvent(
         "invalid_message", std::string("the question goes in a string \"") + field + "\"", id));
-  const std::string question(text.asString());
-  if (auto refusal = plugin_.questions_->admit(room_, question, window))
-    return session_.send(errorEvent("question_rejected", *refusal, id));
-  plugin_.directory_->updateState(room_, [&](RoomState& st) { st.active_question = question; });
-  plugin_.directory_->broadcast(
-      room_, event("interviewer_question", {{"question", question}, {"room_id", room_}}, id));
-  json::Writer payload;
-  payload.beginObject().field("room_id", room_).field("question", question);
-  payload.field("session_id", id).field("participant", session_.info().participant).endObject();
-  plugin_.events_->publish({"room.question", payload.take()});
+  if (auto refusal = plugin_.directory_->question(room_, std::string(text.asString()),
+                                                  session_.info(), window))
+    session_.send(errorEvent("question_rejected", *refusal, id));
 }
 
 }  // namespace

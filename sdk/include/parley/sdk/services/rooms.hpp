@@ -86,6 +86,11 @@ class PARLEY_SDK_API RoomsService {
   // observers are told of changes from several threads, in no guaranteed order: whoever must act
   // on "does this instance serve the room" asks here when it acts.
   virtual std::size_t localMembers(const std::string& room_id) const = 0;
+  // Since SDK 1.2: asks `question` in the room on behalf of session `session_id`, exactly as its
+  // interviewer_question would (enough words, not a repeat within the window, then the room hears
+  // interviewer_question and the bus room.question). Returns why it was refused, or nothing.
+  virtual std::optional<std::string> ask(const std::string& room_id, const std::string& question,
+                                         const std::string& session_id) = 0;
 };
 
 }  // namespace parley::sdk
