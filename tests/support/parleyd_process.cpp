@@ -194,6 +194,7 @@ bool Parleyd::waitForErr(const std::string& text, std::chrono::milliseconds time
 struct Drain {
   std::string out, err;
   std::mutex mutex;
+  std::condition_variable changed;
   std::thread reader;
 };
 
@@ -202,7 +203,23 @@ Background::Background(const std::vector<std::string>& argv) : drain_(std::make_
   pid_ = child.pid;
   auto d = drain_;
   d->reader = std::thread(
-      [d, child] { pump(child.out_fd, child.err_fd, d->out, d->err, d->mutex, nullptr); });
+      [d, child] { pump(child.out_fd, child.err_fd, d->out, d->err, d->mutex, &d->changed); });
+}
+
+std::string Background::out() const {
+  std::lock_guard lock(drain_->mutex);
+  return drain_->out;
+}
+
+std::string Background::err() const {
+  std::lock_guard lock(drain_->mutex);
+  return drain_->err;
+}
+
+bool Background::waitForOut(const std::string& text, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(drain_->mutex);
+  return drain_->changed.wait_for(lock, timeout,
+                                  [&] { return drain_->out.find(text) != std::string::npos; });
 }
 
 void Background::stop() {

@@ -64,6 +64,10 @@ class Background {
   Background(const Background&) = delete;
   Background& operator=(const Background&) = delete;
   void stop();
+  pid_t pid() const { return pid_; }
+  std::string out() const;
+  std::string err() const;
+  bool waitForOut(const std::string& text, std::chrono::milliseconds timeout) const;
 
  private:
   pid_t pid_ = -1;
