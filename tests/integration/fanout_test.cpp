@@ -158,7 +158,11 @@ TEST(Fanout, RejoiningOnAnotherInstanceFindsTheRoomsState) {
     on_a.sendClose(1000);
     on_a.expectClose();
   }
-  // B has never seen the room: its state comes from Redis, in a sync_state right after joining.
+  // A wrote the room's state to Redis (asynchronously, on its own connection)...
+  const std::string key = "parley:room:" + kRoom + ":state";
+  ASSERT_TRUE(waitFor([&] { return resp(redis.port(), {"HEXISTS", key, "active_question"}) == ":1\r\n"; },
+                      std::chrono::seconds(5)));
+  // ...and B, which has never seen the room, finds it there, in a sync_state right after joining.
   WsClient on_b = WsClient::connect(b.port(), "/ws/voice?token=" + std::string(kOperatorToken) +
                                                   "&participant=interviewer&room_id=" + kRoom);
   std::string active;
