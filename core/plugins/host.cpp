@@ -10,6 +10,7 @@
 
 #include "core/plugins/loader.hpp"
 #include "core/runtime/names.hpp"
+#include "parley/sdk/errors.hpp"
 
 namespace parley::core {
 
@@ -53,7 +54,11 @@ PluginHost::~PluginHost() {
 void PluginHost::fail(Slot& slot, const std::string& step, const std::string& reason) {
   slot.failed = true;
   slot.failure = step + ": " + reason;
-  if (!slot.optional) throw StartupError("plugin '" + slot.id + "' " + slot.failure);
+  if (!slot.optional) {
+    // A plugin that refuses its settings is a configuration error (exit 78), like a core key.
+    if (step == "configure") throw sdk::ConfigError("plugin '" + slot.id + "' " + slot.failure);
+    throw StartupError("plugin '" + slot.id + "' " + slot.failure);
+  }
   log_.warning("optional plugin '%s' skipped: %s", slot.id, slot.failure);
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <parley/sdk/services/rooms.hpp>
 #include <parley/sdk/testing/host.hpp>
+#include <parley/sdk/testing/rooms.hpp>
 
 #include <string>
 #include <vector>
@@ -23,43 +24,11 @@ using sdk::testing::TestHost;
 
 const std::string kRoom = "0b6f0d5e-9a3c-4f5e-8d2a-1c2b3a4d5e6f";
 
-class RecordingRooms final : public sdk::RoomsService {
- public:
-  std::vector<Value> events;  // what was broadcast to the room
-  std::vector<std::string> asked;
-  std::vector<Value> ofType(const std::string& type) const {
-    std::vector<Value> out;
-    for (const auto& e : events)
-      if (e["type"].asString() == type) out.push_back(e);
-    return out;
-  }
-  void broadcast(const std::string&, const std::string& json, const std::string&) override {
-    Value v;
-    sdk::json::parse(json, v);
-    events.push_back(v);
-  }
-  void deliverLocal(const std::string&, const std::string&) override {}
-  std::string roomOf(const std::string&) const override { return kRoom; }
-  std::optional<sdk::RoomState> state(const std::string&) const override { return {}; }
-  void updateState(const std::string&, const std::function<void(sdk::RoomState&)>&) override {}
-  sdk::Registration addRelay(Relay) override { return {}; }
-  sdk::Registration onMembership(MembershipObserver) override { return {}; }
-  sdk::Registration setStateStore(std::shared_ptr<sdk::RoomStateStore>) override { return {}; }
-  std::vector<sdk::RoomState> localRooms() const override { return {}; }
-  std::size_t localMembers(const std::string&) const override { return 1; }
-  std::optional<std::string> ask(const std::string&, const std::string& q,
-                                 const std::string&) override {
-    asked.push_back(q);
-    return std::nullopt;
-  }
-};
-
 struct Fixture {
   std::unique_ptr<sdk::Plugin> plugin{parley_plugin_export::create()};
-  std::shared_ptr<RecordingRooms> rooms = std::make_shared<RecordingRooms>();
+  std::shared_ptr<sdk::testing::FakeRooms> rooms = std::make_shared<sdk::testing::FakeRooms>(kRoom);
   TestHost host;
-  explicit Fixture(std::map<std::string, std::string> config)
-      : host(*plugin, std::move(config)) {
+  explicit Fixture(std::map<std::string, std::string> config) : host(*plugin, std::move(config)) {
     host.offer<sdk::RoomsService>(sdk::kRoomsService, rooms);
     host.start();
   }
