@@ -880,7 +880,11 @@ Histogram::Snapshot TestHost::average(const std::string& name) const {
 }
 
 void TestHost::publish(const Event& event) {
-  state_->context->events().publish(event);
+  publish(std::vector<Event>{event});
+}
+
+void TestHost::publish(const std::vector<Event>& events) {
+  for (const auto& e : events) state_->context->events().publish(e);
   run();
 }
 

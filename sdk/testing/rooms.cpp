@@ -19,14 +19,18 @@ void FakeRooms::broadcast(const std::string& room_id, const std::string& json, c
   json::Value v;
   json::parse(json, v);
   events.push_back(std::move(v));
+  for (const auto& o : event_observers_)
+    if (*o) (*o)(room_id, json);
   for (const auto& r : relays_)
     if (*r) (*r)(room_id, json);
 }
 
-void FakeRooms::deliverLocal(const std::string&, const std::string& json) {
+void FakeRooms::deliverLocal(const std::string& room_id, const std::string& json) {
   json::Value v;
   json::parse(json, v);
   events.push_back(std::move(v));
+  for (const auto& o : event_observers_)
+    if (*o) (*o)(room_id, json);
 }
 
 void FakeRooms::updateState(const std::string& room_id,
@@ -44,6 +48,12 @@ Registration FakeRooms::addRelay(Relay relay) {
 Registration FakeRooms::onMembership(MembershipObserver observer) {
   auto o = std::make_shared<MembershipObserver>(std::move(observer));
   observers_.push_back(o);
+  return Registration(std::make_shared<Revoker>([o] { *o = nullptr; }));
+}
+
+Registration FakeRooms::onEvent(EventObserver observer) {
+  auto o = std::make_shared<EventObserver>(std::move(observer));
+  event_observers_.push_back(o);
   return Registration(std::make_shared<Revoker>([o] { *o = nullptr; }));
 }
 

@@ -114,44 +114,16 @@ void expectOneCompleteStream(const Answers& a, const std::string& reason) {
   EXPECT_EQ(done["suggestion"].asString().empty(), reason == "empty");
 }
 
-Poco::JSON::Object::Ptr metrics(const Parleyd& p) {
-  return get(p.port(), "/api/system/metrics", bearer(kOperatorToken)).json();
-}
-
-class Redis {
- public:
-  Redis() : port_(freePort()) {
-    server_ = std::make_unique<Background>(
-        std::vector<std::string>{"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind",
-                                 "127.0.0.1", "--save", "", "--appendonly", "no"});
-    for (int i = 0; i < 200; ++i) {
-      if (runCommand({"/usr/bin/redis-cli", "-p", std::to_string(port_), "PING"}).out == "PONG\n")
-        return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    throw std::runtime_error("redis-server did not start");
-  }
-  std::uint16_t port() const { return port_; }
-
- private:
-  std::uint16_t port_;
-  std::unique_ptr<Background> server_;
-};
-
 TEST(Answers, BothMembersOnTwoInstancesGetEveryEventInOrder) {
   FakeServer llm("openai_fake.py");
-  Redis redis;
+  RedisServer redis;
   const std::vector<std::string> fanout = {
       "-D", "plugins.load=rooms,fanout_redis,answers", "-D",
       "plugins.fanout_redis.port=" + std::to_string(redis.port())};
   Parleyd a(answersArgs("m", llm.port(), fanout)), b(answersArgs("m", llm.port(), fanout));
   WsClient interviewer = join(a, "interviewer");
   WsClient candidate = join(b, "candidate");
-  for (int i = 0; i < 100 && runCommand({"/usr/bin/redis-cli", "-p", std::to_string(redis.port()),
-                                         "PUBSUB", "NUMSUB", "room:" + kRoom + ":events"})
-                                     .out.find("\n2\n") == std::string::npos;
-       ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(waitFor([&] { return redis.subscribers(kRoom) == 2; }, std::chrono::seconds(5)));
   ask(interviewer, "Tell me about the hardest bug you fixed");
   const Answers on_a = collect(interviewer, finals(1));
   const Answers on_b = collect(candidate, finals(1));
@@ -159,8 +131,8 @@ TEST(Answers, BothMembersOnTwoInstancesGetEveryEventInOrder) {
   expectOneCompleteStream(on_b, "completed");
   EXPECT_EQ(on_a.types(), on_b.types()) << "the same events, in the same order";
   EXPECT_EQ(llm.events("request").size(), 1u) << "one stream for the room, not one per instance";
-  EXPECT_EQ(metrics(a)->getValue<int>("answer_streams_started"), 1);
-  EXPECT_EQ(metrics(b)->getValue<int>("answer_streams_started"), 0);
+  EXPECT_EQ(systemMetrics(a.port())->getValue<int>("answer_streams_started"), 1);
+  EXPECT_EQ(systemMetrics(b.port())->getValue<int>("answer_streams_started"), 0);
 }
 
 TEST(Answers, ASecondQuestionCancelsTheFirstAndClosesItsConnection) {
@@ -185,7 +157,7 @@ TEST(Answers, ASecondQuestionCancelsTheFirstAndClosesItsConnection) {
   EXPECT_EQ(finals[0]["question"].asString(), "What would you do differently next time around");
   // The fake saw the first request's connection close while it was still generating.
   EXPECT_TRUE(llm.waitFor([](const auto& e) { return e["event"].asString() == "client_closed"; }));
-  auto m = metrics(p);
+  auto m = systemMetrics(p.port());
   EXPECT_EQ(m->getValue<int>("answer_streams_started"), 2);
   EXPECT_EQ(m->getValue<int>("answer_streams_cancelled"), 1);
   EXPECT_EQ(m->getValue<int>("stream_duration_samples"), 2) << "cancelled ones count too";

@@ -11,6 +11,7 @@
 #include "tests/support/fakes.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/parleyd_process.hpp"
+#include "tests/support/speech.hpp"
 #include "tests/support/ws_client.hpp"
 
 namespace parley::test {
@@ -18,43 +19,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 const std::string kRoom = "3e1d2c4b-5a69-4788-9a0b-1c2d3e4f5a6b";
-constexpr std::size_t kFrameBytes = 3200;  // 100 ms of 16 kHz 16-bit mono
-
-// 100 ms of a 440 Hz tone: real PCM, which the fake does not need to understand.
-std::string pcmFrame(int index) {
-  std::string frame(kFrameBytes, '\0');
-  for (std::size_t i = 0; i < kFrameBytes / 2; ++i) {
-    const double t = (static_cast<double>(index) * 1600 + static_cast<double>(i)) / 16000.0;
-    const auto sample = static_cast<std::int16_t>(8000 * std::sin(2 * M_PI * 440 * t));
-    frame[2 * i] = static_cast<char>(sample & 0xFF);
-    frame[2 * i + 1] = static_cast<char>((sample >> 8) & 0xFF);
-  }
-  return frame;
-}
-
-// A script of `utterances` utterances of words 0.3 s apart, separated by 2 s of silence.
-std::string script(const std::vector<std::string>& utterances) {
-  sdk::json::Writer w;
-  w.beginObject().key("utterances").beginArray();
-  double t = 0.3;
-  for (const auto& text : utterances) {
-    w.beginObject().key("words").beginArray();
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-      auto space = text.find(' ', pos);
-      if (space == std::string::npos) space = text.size();
-      const std::string word = text.substr(pos, space - pos);
-      w.beginObject().field("word", word).field("punctuated_word", word).field("start", t);
-      w.field("end", t + 0.25).field("confidence", 0.93).endObject();
-      t += 0.3;
-      pos = space + 1;
-    }
-    w.endArray().field("speech_final", true).endObject();
-    t += 2.0;
-  }
-  return w.endArray().endObject().take();
-}
-
 struct Rig {
   TempDir dir{"deepgram"};
   std::unique_ptr<FakeServer> fake;
@@ -65,19 +29,24 @@ struct Rig {
                                                     "it took us two months and saved money",
                                                     "and then I hired two more engineers"}) {
     const std::string script_file = dir.path() + "/script.json";
-    writeFile(script_file, script(utterances));
+    writeFile(script_file, deepgramScript(utterances));
     fake_args.insert(fake_args.end(), {"--script", script_file});
     fake = std::make_unique<FakeServer>("deepgram_fake.py", fake_args);
     const std::string scheme =
         std::find(fake_args.begin(), fake_args.end(), "--tls") != fake_args.end() ? "wss" : "ws";
-    std::vector<std::string> args = {
-        "-D", std::string("auth.operator_tokens=") + kOperatorToken,
-        "-D", "plugins.load=rooms,deepgram",
-        "-D", "plugins.deepgram.api_key=test-key",
-        "-D", "plugins.deepgram.url=" + scheme + "://localhost:" + std::to_string(fake->port()) +
-                  "/v1/listen",
-        "-D", "plugins.deepgram.silence_ms=300",
-        "-D", "plugins.deepgram.retry_backoff_ms=50"};
+    std::vector<std::string> args = {"-D",
+                                     std::string("auth.operator_tokens=") + kOperatorToken,
+                                     "-D",
+                                     "plugins.load=rooms,deepgram",
+                                     "-D",
+                                     "plugins.deepgram.api_key=test-key",
+                                     "-D",
+                                     "plugins.deepgram.url=" + scheme + "://localhost:" +
+                                         std::to_string(fake->port()) + "/v1/listen",
+                                     "-D",
+                                     "plugins.deepgram.silence_ms=300",
+                                     "-D",
+                                     "plugins.deepgram.retry_backoff_ms=50"};
     args.insert(args.end(), parleyd_args.begin(), parleyd_args.end());
     parleyd = std::make_unique<Parleyd>(args);
   }
@@ -87,9 +56,7 @@ struct Rig {
                                                   "&participant=candidate&room_id=" + kRoom);
   }
 
-  Poco::JSON::Object::Ptr metrics() {
-    return get(parleyd->port(), "/api/system/metrics", bearer(kOperatorToken)).json();
-  }
+  Poco::JSON::Object::Ptr metrics() { return systemMetrics(parleyd->port()); }
   // Close handlers run after the client has its answer: wait for the counts to settle.
   Poco::JSON::Object::Ptr settled() {
     for (int i = 0; i < 250; ++i) {
@@ -101,66 +68,19 @@ struct Rig {
   }
 };
 
-// What a client received: its text events, parsed, and the server's close frame if one came.
-struct Received {
-  std::vector<sdk::json::Value> events;
-  int close_code = 0;  // 0 until a close frame came
-  bool over = false;   // closed: nothing more will come
-  // Takes one frame; false when the connection is over.
-  bool take(const WsFrame& f) {
-    if (f.result == WsFrame::Result::kClosed) return !(over = true);
-    if (!f.ok()) return true;
-    if (f.opcode == ws_op::kClose) {
-      close_code = f.close_code;
-      return !(over = true);
-    }
-    sdk::json::Value v;
-    if (f.opcode == ws_op::kText && sdk::json::parse(f.payload, v)) events.push_back(std::move(v));
-    return true;
-  }
-};
-
-// Sends `frames` frames of audio, `speedup` times faster than real time, taking what arrives
-// meanwhile.
-void stream(WsClient& c, Received& got, int frames, double speedup) {
-  const auto step = std::chrono::microseconds(static_cast<long>(100000 / speedup));
-  auto next = Clock::now();
-  for (int i = 0; i < frames && !got.over; ++i) {
-    if (!c.sendFrame(ws_op::kBinary, pcmFrame(i))) break;
-    next += step;
-    while (Clock::now() < next && !got.over)
-      got.take(c.readText(std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()) +
-                          std::chrono::milliseconds(1)));
-  }
-}
-
-// Takes what arrives until `done` says so, the connection is over, or `timeout`.
-void readUntil(WsClient& c, Received& got, const std::function<bool()>& done,
-               std::chrono::milliseconds timeout) {
-  const auto until = Clock::now() + timeout;
-  while (!done() && !got.over && Clock::now() < until)
-    got.take(c.readText(std::chrono::milliseconds(200)));
-}
-
-std::vector<std::string> typed(const Received& got, const std::string& t, const char* field) {
-  std::vector<std::string> out;
-  for (const auto& e : got.events)
-    if (e["type"].asString() == t) out.emplace_back(e[field].asString());
-  return out;
-}
-
 TEST(Deepgram, TurnsFromStreamedAudioThenTheTurnLimit) {
   Rig rig({}, {"-D", "plugins.deepgram.max_turns=2"});
   WsClient c = rig.candidate();
   // Three utterances of about 2.5 s each with 2 s gaps: 14 s of audio at twice real time.
   Received got;
   stream(c, got, 140, 2.0);
-  readUntil(c, got, [&] { return got.close_code != 0; }, std::chrono::seconds(10));
-  EXPECT_FALSE(typed(got, "partial_transcript", "text").empty()) << "live captions";
-  EXPECT_EQ(typed(got, "transcript", "text"),
+  readUntil(
+      c, got, [&] { return got.close_code != 0; }, std::chrono::seconds(10));
+  EXPECT_FALSE(got.typed("partial_transcript", "text").empty()) << "live captions";
+  EXPECT_EQ(got.typed("transcript", "text"),
             (std::vector<std::string>{"I led the migration of our billing system",
                                       "it took us two months and saved money"}));
-  ASSERT_EQ(typed(got, "summary_started", "type").size(), 1u);
+  ASSERT_EQ(got.typed("summary_started", "type").size(), 1u);
   sdk::json::Value summary;
   for (const auto& e : got.events)
     if (e["type"].asString() == "final_summary") summary = e["data"];
@@ -177,7 +97,8 @@ TEST(Deepgram, TurnsFromStreamedAudioThenTheTurnLimit) {
   EXPECT_GT(m->getValue<double>("avg_latency_ms"), 300.0);
   EXPECT_LT(m->getValue<double>("avg_latency_ms"), 5000.0);
   // The stream was told the session ended: Finalize, CloseStream.
-  EXPECT_TRUE(rig.fake->waitFor([](const auto& e) { return e["event"].asString() == "closestream"; }));
+  EXPECT_TRUE(
+      rig.fake->waitFor([](const auto& e) { return e["event"].asString() == "closestream"; }));
   auto opens = rig.fake->events("open");
   ASSERT_EQ(opens.size(), 1u);
   EXPECT_EQ(opens[0]["authorization"].asString(), "Token test-key");
@@ -189,9 +110,9 @@ TEST(Deepgram, ARefusedHandshakeEndsTheSessionAsDeepgramErrorWithoutRetrying) {
   WsClient c = rig.candidate();
   Received got;
   stream(c, got, 5, 10.0);
-  readUntil(c, got, [&] { return !typed(got, "stt_warning", "code").empty(); },
-            std::chrono::seconds(10));
-  EXPECT_EQ(typed(got, "stt_warning", "code"), std::vector<std::string>{"deepgram_refused"});
+  readUntil(
+      c, got, [&] { return !got.typed("stt_warning", "code").empty(); }, std::chrono::seconds(10));
+  EXPECT_EQ(got.typed("stt_warning", "code"), std::vector<std::string>{"deepgram_refused"});
   c.expectClose();
   auto m = rig.settled();
   EXPECT_EQ(m->getValue<int>("ws_disconnect_deepgram_error"), 1);
@@ -203,9 +124,10 @@ TEST(Deepgram, ServerErrorsAreRetriedWithinTheBudgetThenDeepgramError) {
   WsClient c = rig.candidate();
   Received got;
   stream(c, got, 5, 10.0);
-  readUntil(c, got, [&] { return typed(got, "stt_warning", "code").size() >= 2; },
-            std::chrono::seconds(10));
-  EXPECT_EQ(typed(got, "stt_warning", "code"),
+  readUntil(
+      c, got, [&] { return got.typed("stt_warning", "code").size() >= 2; },
+      std::chrono::seconds(10));
+  EXPECT_EQ(got.typed("stt_warning", "code"),
             (std::vector<std::string>{"deepgram_reconnecting", "deepgram_unavailable"}));
   c.expectClose();
   EXPECT_EQ(rig.settled()->getValue<int>("ws_disconnect_deepgram_error"), 1);
@@ -217,9 +139,9 @@ TEST(Deepgram, UndecodableAudioIsDeepgramError) {
   WsClient c = rig.candidate();
   Received got;
   stream(c, got, 5, 10.0);
-  readUntil(c, got, [&] { return !typed(got, "stt_warning", "code").empty(); },
-            std::chrono::seconds(10));
-  EXPECT_EQ(typed(got, "stt_warning", "code"), std::vector<std::string>{"deepgram_audio_rejected"});
+  readUntil(
+      c, got, [&] { return !got.typed("stt_warning", "code").empty(); }, std::chrono::seconds(10));
+  EXPECT_EQ(got.typed("stt_warning", "code"), std::vector<std::string>{"deepgram_audio_rejected"});
   c.expectClose();
   EXPECT_EQ(rig.settled()->getValue<int>("ws_disconnect_deepgram_error"), 1);
 }
@@ -229,8 +151,9 @@ TEST(Deepgram, ABrokenAudioStreamIsReceiveAudioError) {
   WsClient c = rig.candidate();
   c.sendFrame(ws_op::kBinary, std::string(3201, 'x'));  // not 16-bit samples
   Received got;
-  readUntil(c, got, [&] { return !typed(got, "error", "code").empty(); }, std::chrono::seconds(5));
-  EXPECT_EQ(typed(got, "error", "code"), std::vector<std::string>{"invalid_audio"});
+  readUntil(
+      c, got, [&] { return !got.typed("error", "code").empty(); }, std::chrono::seconds(5));
+  EXPECT_EQ(got.typed("error", "code"), std::vector<std::string>{"invalid_audio"});
   c.expectClose();
   auto m = rig.settled();
   EXPECT_EQ(m->getValue<int>("ws_disconnect_receive_audio_error"), 1);
@@ -275,8 +198,9 @@ TEST(Deepgram, ASlowDeepgramPausesTheClientAndMemoryStaysFlat) {
   (void)rss_peak;
 #endif
   Received got;
-  readUntil(c, got, [] { return false; }, std::chrono::milliseconds(200));
-  EXPECT_TRUE(typed(got, "stt_warning", "code").empty()) << "and the session carried on";
+  readUntil(
+      c, got, [] { return false; }, std::chrono::milliseconds(200));
+  EXPECT_TRUE(got.typed("stt_warning", "code").empty()) << "and the session carried on";
 }
 
 TEST(Deepgram, TlsWithTheTestsOwnCaIsAcceptedOnlyWhenTrusted) {
@@ -286,18 +210,18 @@ TEST(Deepgram, TlsWithTheTestsOwnCaIsAcceptedOnlyWhenTrusted) {
     WsClient c = trusted.candidate();
     Received got;
     stream(c, got, 40, 4.0);
-    readUntil(c, got, [&] { return !typed(got, "transcript", "text").empty(); },
-              std::chrono::seconds(10));
-    EXPECT_EQ(typed(got, "transcript", "text").size(), 1u);
+    readUntil(
+        c, got, [&] { return !got.typed("transcript", "text").empty(); }, std::chrono::seconds(10));
+    EXPECT_EQ(got.typed("transcript", "text").size(), 1u);
     EXPECT_EQ(trusted.fake->events("open").size(), 1u);
   }
   Rig untrusted({"--tls", ca.cert, ca.key}, {"-D", "plugins.deepgram.retry_budget=0"});
   WsClient c = untrusted.candidate();
   Received got;
   stream(c, got, 5, 10.0);
-  readUntil(c, got, [&] { return !typed(got, "stt_warning", "code").empty(); },
-            std::chrono::seconds(10));
-  const auto messages = typed(got, "stt_warning", "message");
+  readUntil(
+      c, got, [&] { return !got.typed("stt_warning", "code").empty(); }, std::chrono::seconds(10));
+  const auto messages = got.typed("stt_warning", "message");
   ASSERT_EQ(messages.size(), 1u);
   EXPECT_NE(messages[0].find("certificate"), std::string::npos) << messages[0];
   EXPECT_TRUE(untrusted.fake->events("open").empty());
@@ -312,26 +236,27 @@ TEST(Deepgram, KeepAliveHoldsAQuietStreamOpen) {
   stream(c, got, 3, 10.0);
   ASSERT_TRUE(rig.fake->waitFor([](const auto& e) { return e["event"].asString() == "open"; }));
   // Four seconds without audio: twice Deepgram's idle limit.
-  readUntil(c, got, [] { return false; }, std::chrono::seconds(4));
+  readUntil(
+      c, got, [] { return false; }, std::chrono::seconds(4));
   EXPECT_GE(rig.fake->events("keepalive").size(), 3u);
   EXPECT_TRUE(rig.fake->events("closed").empty()) << "Deepgram never gave up on the stream";
-  EXPECT_TRUE(typed(got, "stt_warning", "code").empty());
+  EXPECT_TRUE(got.typed("stt_warning", "code").empty());
 }
 
 TEST(Deepgram, TextModeMakesTheSameTurns) {
   Parleyd p({"-D", std::string("auth.operator_tokens=") + kOperatorToken, "-D",
              "plugins.load=rooms,deepgram", "-D", "plugins.deepgram.silence_ms=300"});
   EXPECT_TRUE(p.waitForErr("text mode", std::chrono::seconds(5)));
-  WsClient c = WsClient::connect(p.port(), "/ws/voice?token=" + std::string(kOperatorToken) +
-                                               "&room_id=" + kRoom);
+  WsClient c = WsClient::connect(
+      p.port(), "/ws/voice?token=" + std::string(kOperatorToken) + "&room_id=" + kRoom);
   c.sendText(R"({"type":"candidate_transcript","text":"I built it","is_final":false})");
   c.sendText(
       R"({"type":"candidate_transcript","text":"I built it with two colleagues","is_final":true})");
   Received got;
-  readUntil(c, got, [&] { return !typed(got, "transcript", "text").empty(); },
-            std::chrono::seconds(5));
-  EXPECT_EQ(typed(got, "partial_transcript", "text"), std::vector<std::string>{"I built it"});
-  EXPECT_EQ(typed(got, "transcript", "text"),
+  readUntil(
+      c, got, [&] { return !got.typed("transcript", "text").empty(); }, std::chrono::seconds(5));
+  EXPECT_EQ(got.typed("partial_transcript", "text"), std::vector<std::string>{"I built it"});
+  EXPECT_EQ(got.typed("transcript", "text"),
             std::vector<std::string>{"I built it with two colleagues"});
   auto m = get(p.port(), "/api/system/metrics", bearer(kOperatorToken)).json();
   EXPECT_EQ(m->getValue<int>("latency_samples"), 1);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "parley/sdk/json.hpp"
+#include "tests/support/fakes.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/parleyd_process.hpp"
 #include "tests/support/ws_client.hpp"
@@ -22,48 +23,6 @@ namespace {
 
 const std::string kRoom = "5a0c1f6e-2b3d-4c5e-8f90-a1b2c3d4e5f6";
 using Clock = std::chrono::steady_clock;
-
-// Sends one RESP command and returns the raw reply.
-std::string resp(std::uint16_t port, const std::vector<std::string>& args) {
-  std::string cmd = "*" + std::to_string(args.size()) + "\r\n";
-  for (const auto& a : args) cmd += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
-  Poco::Net::StreamSocket s(Poco::Net::SocketAddress("127.0.0.1", port));
-  s.setReceiveTimeout(Poco::Timespan(2, 0));
-  s.sendBytes(cmd.data(), static_cast<int>(cmd.size()));
-  char buf[512];
-  const int n = s.receiveBytes(buf, sizeof buf);
-  return std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
-}
-
-class Redis {
- public:
-  explicit Redis(std::uint16_t port) : port_(port) { start(); }
-  void start() {
-    server_ = std::make_unique<Background>(
-        std::vector<std::string>{"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind",
-                                 "127.0.0.1", "--save", "", "--appendonly", "no"});
-    for (int i = 0; i < 200; ++i) {
-      try {
-        if (resp(port_, {"PING"}) == "+PONG\r\n") return;
-      } catch (const std::exception&) {
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    throw std::runtime_error("redis-server did not start");
-  }
-  void stop() { server_.reset(); }
-  // How many instances subscribe to the room's channel.
-  int subscribers(const std::string& room) {
-    const std::string r = resp(port_, {"PUBSUB", "NUMSUB", "room:" + room + ":events"});
-    const auto colon = r.rfind(':');
-    return colon == std::string::npos ? -1 : std::stoi(r.substr(colon + 1));
-  }
-  std::uint16_t port() const { return port_; }
-
- private:
-  std::uint16_t port_;
-  std::unique_ptr<Background> server_;
-};
 
 std::vector<std::string> instanceArgs(std::uint16_t redis_port,
                                       std::vector<std::string> extra = {}) {
@@ -109,19 +68,8 @@ void ask(WsClient& c, const std::string& tag, int n) {
                std::to_string(i) + " for everyone\"}");
 }
 
-Poco::JSON::Object::Ptr metrics(const Parleyd& p) {
-  return get(p.port(), "/api/system/metrics", bearer(kOperatorToken)).json();
-}
-
-bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto until = Clock::now() + timeout;
-  while (!done() && Clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  return done();
-}
-
 TEST(Fanout, EveryMemberOnEveryInstanceGetsEachEventOnceInOrder) {
-  Redis redis(freePort());
+  RedisServer redis;
   const auto args = instanceArgs(redis.port(), {"-D", "plugins.rooms.set_question_window_ms=0"});
   Parleyd a(args), b(args), c(args);
   WsClient on_a = member(a), also_a = member(a), on_b = member(b), on_c = member(c);
@@ -138,7 +86,7 @@ TEST(Fanout, EveryMemberOnEveryInstanceGetsEachEventOnceInOrder) {
   for (WsClient* m : {&on_a, &on_b})
     EXPECT_TRUE(questions(*m, 1, std::chrono::milliseconds(500)).empty());
 
-  auto ma = metrics(a), mb = metrics(b);
+  auto ma = systemMetrics(a.port()), mb = systemMetrics(b.port());
   EXPECT_EQ(ma->getValue<int>("redis_publish_samples"), kEvents);
   EXPECT_GT(ma->getValue<double>("avg_redis_publish_latency_ms"), 0.0);
   EXPECT_LT(ma->getValue<double>("avg_redis_publish_latency_ms"), 1000.0);
@@ -149,7 +97,7 @@ TEST(Fanout, EveryMemberOnEveryInstanceGetsEachEventOnceInOrder) {
 }
 
 TEST(Fanout, RejoiningOnAnotherInstanceFindsTheRoomsState) {
-  Redis redis(freePort());
+  RedisServer redis;
   Parleyd a(instanceArgs(redis.port())), b(instanceArgs(redis.port()));
   {
     WsClient on_a = member(a);
@@ -160,8 +108,11 @@ TEST(Fanout, RejoiningOnAnotherInstanceFindsTheRoomsState) {
   }
   // A wrote the room's state to Redis (asynchronously, on its own connection)...
   const std::string key = "parley:room:" + kRoom + ":state";
-  ASSERT_TRUE(waitFor([&] { return resp(redis.port(), {"HEXISTS", key, "active_question"}) == ":1\r\n"; },
-                      std::chrono::seconds(5)));
+  ASSERT_TRUE(waitFor(
+      [&] {
+        return resp(redis.port(), {"HEXISTS", key, "active_question"}) == ":1\r\n";
+      },
+      std::chrono::seconds(5)));
   // ...and B, which has never seen the room, finds it there, in a sync_state right after joining.
   WsClient on_b = WsClient::connect(b.port(), "/ws/voice?token=" + std::string(kOperatorToken) +
                                                   "&participant=interviewer&room_id=" + kRoom);
@@ -204,7 +155,7 @@ std::vector<Poco::JSON::Object::Ptr> events(WsClient& c, std::chrono::millisecon
 }
 
 TEST(Fanout, OnlyJsonObjectsInValidUtf8ReachMembersAndImplausibleStampsAreNotAveraged) {
-  Redis redis(freePort());
+  RedisServer redis;
   Parleyd a(instanceArgs(redis.port()));
   WsClient on_a = member(a);
   ASSERT_TRUE(waitFor([&] { return redis.subscribers(kRoom) == 1; }, std::chrono::seconds(5)));
@@ -246,7 +197,7 @@ TEST(Fanout, OnlyJsonObjectsInValidUtf8ReachMembersAndImplausibleStampsAreNotAve
   EXPECT_EQ(got, (std::vector<std::string>{"Stamped in 1970", "Stamped far in the future",
                                            "From another shape of envelope"}));
 
-  auto m = metrics(a);
+  auto m = systemMetrics(a.port());
   EXPECT_EQ(m->getValue<int>("fanout_messages_dropped"), 6);
   EXPECT_EQ(m->getValue<int>("fanout_delay_samples"), 1);
   EXPECT_EQ(m->getValue<int>("fanout_delay_unsampled"), 2);
@@ -263,7 +214,7 @@ TEST(Fanout, OnlyJsonObjectsInValidUtf8ReachMembersAndImplausibleStampsAreNotAve
 }
 
 TEST(Fanout, InstancesSubscribeOnlyWhileTheyServeTheRoom) {
-  Redis redis(freePort());
+  RedisServer redis;
   Parleyd a(instanceArgs(redis.port())), b(instanceArgs(redis.port()));
   {
     WsClient on_a = member(a);
@@ -275,7 +226,7 @@ TEST(Fanout, InstancesSubscribeOnlyWhileTheyServeTheRoom) {
 }
 
 TEST(Fanout, OutageKeepsLocalRoomsCountsLossesAndResumes) {
-  Redis redis(freePort());
+  RedisServer redis;
   const auto args = instanceArgs(redis.port(), {"-D", "plugins.fanout_redis.required=true", "-D",
                                                 "plugins.rooms.set_question_window_ms=0"});
   Parleyd a(args), b(args);
@@ -293,8 +244,9 @@ TEST(Fanout, OutageKeepsLocalRoomsCountsLossesAndResumes) {
   ask(on_a, "During", kLost);
   EXPECT_EQ(questions(on_a, kLost, std::chrono::seconds(5)).size(), std::size_t{kLost})
       << "the local room keeps working";
-  EXPECT_TRUE(waitFor([&] { return metrics(a)->getValue<int>("fanout_publish_failures") == kLost; },
-                      std::chrono::seconds(5)))
+  EXPECT_TRUE(waitFor(
+      [&] { return systemMetrics(a.port())->getValue<int>("fanout_publish_failures") == kLost; },
+      std::chrono::seconds(5)))
       << "every event that could not be published is counted, once";
   EXPECT_TRUE(questions(on_b, 1, std::chrono::milliseconds(300)).empty());
 
@@ -306,7 +258,7 @@ TEST(Fanout, OutageKeepsLocalRoomsCountsLossesAndResumes) {
   EXPECT_EQ(questions(on_b, 1, std::chrono::seconds(5)).size(), 1u) << "resubscribed, delivering";
   EXPECT_TRUE(
       waitFor([&] { return get(a.port(), "/readyz").status == 200; }, std::chrono::seconds(5)));
-  EXPECT_EQ(metrics(a)->getValue<int>("fanout_publish_failures"), kLost);
+  EXPECT_EQ(systemMetrics(a.port())->getValue<int>("fanout_publish_failures"), kLost);
   // The new Redis started empty; the instances wrote their live rooms' state back.
   const std::string key = "parley:room:" + kRoom + ":state";
   EXPECT_TRUE(waitFor(

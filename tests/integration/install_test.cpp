@@ -43,6 +43,8 @@ TEST_F(Installed, TreeHasBinaryPluginsConfigAndUnit) {
   EXPECT_TRUE(fs::exists(prefix_ + "/lib/cmake/ParleySDK/ParleySDKConfig.cmake"));
   EXPECT_TRUE(fs::exists(prefix_ + "/include/parley/sdk/plugin.hpp"));
   EXPECT_TRUE(fs::exists(prefix_ + "/etc/parley/parleyd.env.example"));
+  for (const char* copy : {"answers.md", "assist/rules.ini", "assist/lexicons.txt"})
+    EXPECT_TRUE(fs::exists(prefix_ + "/etc/parley/" + copy)) << copy << ", to copy and edit";
 
   const std::string config = readFile(prefix_ + "/etc/parley/parleyd.properties");
   EXPECT_NE(config.find("\nplugins.dir = " + prefix_ + "/lib/parley/plugins\n"), std::string::npos);
@@ -57,7 +59,12 @@ TEST_F(Installed, TreeHasBinaryPluginsConfigAndUnit) {
 }
 
 TEST_F(Installed, InstalledServerStartsOnInstalledConfig) {
-  Parleyd p({"--config", prefix_ + "/etc/parley/parleyd.properties"}, {}, prefix_ + "/bin/parleyd");
+  const std::string etc = prefix_ + "/etc/parley/";
+  Parleyd p({"--config", etc + "parleyd.properties",  // and the installed copies of the data
+             "-D", "plugins.answers.answers_file=" + etc + "answers.md", "-D",
+             "plugins.assist.rules_file=" + etc + "assist/rules.ini", "-D",
+             "plugins.assist.lexicons_file=" + etc + "assist/lexicons.txt"},
+            {}, prefix_ + "/bin/parleyd");
   EXPECT_EQ(get(p.port(), "/healthz").status, 200);
   EXPECT_EQ(get(p.port(), "/readyz").status, 200);
   EXPECT_EQ(p.terminate(), 0);

@@ -96,6 +96,8 @@ TEST(Plugins, OptionalFailureIsSkippedAndReportedInReadyz) {
 
 TEST(Plugins, DependenciesStartFirstAndStopLast) {
   Parleyd p(fixtureArgs("fixture_dep,fixture_ok"));
+  // "listening on" (stdout) can overtake the plugins' log lines (stderr): wait for the last one.
+  ASSERT_TRUE(p.waitForErr("started plugin 'fixture_dep'", std::chrono::seconds(5))) << p.err();
   const std::string err = p.err();
   EXPECT_LT(err.find("started plugin 'fixture_ok'"), err.find("started plugin 'fixture_dep'"));
   // fixture_dep found fixture_ok's service, and its events reach fixture_ok's subscription.

@@ -1,5 +1,8 @@
 #include "tests/support/fakes.hpp"
 
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
+
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -13,7 +16,10 @@ FakeServer::FakeServer(const std::string& script, const std::vector<std::string>
   log_ = dir_->path() + "/events.jsonl";
   std::vector<std::string> argv = {"/usr/bin/python3",
                                    std::string(PARLEY_SOURCE_DIR) + "/tests/fakes/" + script,
-                                   "--port", "0", "--log", log_};
+                                   "--port",
+                                   "0",
+                                   "--log",
+                                   log_};
   argv.insert(argv.end(), args.begin(), args.end());
   process_ = std::make_unique<Background>(argv);
   if (!process_->waitForOut("\n", std::chrono::seconds(20)))
@@ -63,8 +69,8 @@ TestCa::TestCa(const std::string& tag) : dir(std::make_unique<TempDir>(tag)) {
   writeFile(ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
   const std::vector<std::vector<std::string>> steps = {
       {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-       "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", d + "/ca.key", "-out", ca, "-days",
-       "2", "-subj", "/CN=Parley Test CA"},
+       "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", d + "/ca.key", "-out", ca, "-days", "2",
+       "-subj", "/CN=Parley Test CA"},
       {"/usr/bin/openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
        "-nodes", "-keyout", key, "-out", d + "/server.csr", "-subj", "/CN=localhost"},
       {"/usr/bin/openssl", "x509", "-req", "-in", d + "/server.csr", "-CA", ca, "-CAkey",
@@ -74,6 +80,43 @@ TestCa::TestCa(const std::string& tag) : dir(std::make_unique<TempDir>(tag)) {
     RunResult r = runCommand(step, {}, std::chrono::seconds(30));
     if (r.exit_code != 0) throw std::runtime_error("openssl failed: " + r.out + r.err);
   }
+}
+
+std::string resp(std::uint16_t port, const std::vector<std::string>& args) {
+  std::string cmd = "*" + std::to_string(args.size()) + "\r\n";
+  for (const auto& a : args) cmd += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+  Poco::Net::StreamSocket s(Poco::Net::SocketAddress("127.0.0.1", port));
+  s.setReceiveTimeout(Poco::Timespan(2, 0));
+  s.sendBytes(cmd.data(), static_cast<int>(cmd.size()));
+  char buf[512];
+  const int n = s.receiveBytes(buf, sizeof buf);
+  return std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+}
+
+RedisServer::RedisServer() : port_(freePort()) {
+  start();
+}
+
+void RedisServer::start() {
+  server_ = std::make_unique<Background>(
+      std::vector<std::string>{"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind",
+                               "127.0.0.1", "--save", "", "--appendonly", "no"});
+  const bool up = waitFor(
+      [&] {
+        try {
+          return resp(port_, {"PING"}) == "+PONG\r\n";
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      std::chrono::seconds(5));
+  if (!up) throw std::runtime_error("redis-server did not start");
+}
+
+int RedisServer::subscribers(const std::string& room) const {
+  const std::string r = resp(port_, {"PUBSUB", "NUMSUB", "room:" + room + ":events"});
+  const auto colon = r.rfind(':');
+  return colon == std::string::npos ? -1 : std::stoi(r.substr(colon + 1));
 }
 
 }  // namespace parley::test

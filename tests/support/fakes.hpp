@@ -1,6 +1,6 @@
 // The fake upstreams of tests/fakes (Deepgram's live API, an OpenAI-compatible streaming server)
-// as processes: started on a free loopback port, their event logs read back, stopped by PID. And a
-// certificate authority made by the test, for TLS.
+// as processes: started on a free loopback port, their event logs read back, stopped by PID. A
+// real redis-server, the same way. And a certificate authority made by the test, for TLS.
 #pragma once
 
 #include <chrono>
@@ -33,6 +33,24 @@ class FakeServer {
   std::unique_ptr<Background> process_;
   std::uint16_t port_ = 0;
 };
+
+// A redis-server of the test's own, on a free loopback port, without persistence.
+class RedisServer {
+ public:
+  RedisServer();  // started, answering PING
+  void start();   // again, after stop(), on the same port
+  void stop() { server_.reset(); }
+  std::uint16_t port() const { return port_; }
+  // How many instances subscribe to the room's fanout channel (room:{id}:events).
+  int subscribers(const std::string& room) const;
+
+ private:
+  std::uint16_t port_;
+  std::unique_ptr<Background> server_;
+};
+
+// Sends one RESP command to the Redis at `port` and returns the raw reply.
+std::string resp(std::uint16_t port, const std::vector<std::string>& args);
 
 // A CA and a server certificate for 127.0.0.1 and localhost, made with the openssl CLI.
 struct TestCa {

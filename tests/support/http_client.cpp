@@ -1,4 +1,5 @@
 #include "tests/support/http_client.hpp"
+#include "tests/support/parleyd_process.hpp"
 
 #include <Poco/JSON/Parser.h>
 #include <Poco/JWT/Signer.h>
@@ -72,6 +73,10 @@ std::string rawExchange(std::uint16_t port, const std::string& bytes, int timeou
   } catch (const Poco::Net::NetException&) {
   }
   return out;
+}
+
+Poco::JSON::Object::Ptr systemMetrics(std::uint16_t port) {
+  return get(port, "/api/system/metrics", bearer(kOperatorToken)).json();
 }
 
 }  // namespace parley::test

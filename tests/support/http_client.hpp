@@ -26,6 +26,8 @@ inline HttpResult get(std::uint16_t port, const std::string& path,
   return http(port, "GET", path, headers);
 }
 std::map<std::string, std::string> bearer(const std::string& token);
+// GET /api/system/metrics on `port` with the tests' operator token, parsed.
+Poco::JSON::Object::Ptr systemMetrics(std::uint16_t port);
 
 // An HS256 JWT with `sub`, expiring `exp_offset_sec` from now.
 std::string hs256Jwt(const std::string& secret, const std::string& sub, long exp_offset_sec = 300);

@@ -277,4 +277,11 @@ std::string readFile(const std::string& path) {
   return s.str();
 }
 
+bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (!done() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  return done();
+}
+
 }  // namespace parley::test

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -76,6 +77,9 @@ class Background {
 
 // A port nothing listens on right now (bound to 127.0.0.1 and released).
 std::uint16_t freePort();
+
+// Polls `done` every 20 ms until it holds (true) or `timeout` passes (false).
+bool waitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout);
 
 // Common arguments: the fixture plugin directory and an operator token.
 inline const char* kOperatorToken = "test-operator-token";

@@ -73,7 +73,8 @@ void Transcriber::hold(std::string_view frame, Clock::time_point received) {
 
 // Sends what was held, in order, while the stream's queue takes it.
 void Transcriber::flushHeld() {
-  while (!held_.empty() && state_ == Upstream::kOpen && upstream_->sendBinary(held_.front().bytes)) {
+  while (!held_.empty() && state_ == Upstream::kOpen &&
+         upstream_->sendBinary(held_.front().bytes)) {
     audio_.forwarded(held_.front().bytes.size(), held_.front().received);
     held_bytes_ -= held_.front().bytes.size();
     held_.pop_front();
@@ -107,8 +108,8 @@ void Transcriber::connect() {
   callbacks.on_text = [this](std::string_view text) { received(text); };
   callbacks.on_drain = [this] { flushHeld(); };
   callbacks.on_close = [this](const sdk::UpstreamResult& r) { closed(r); };
-  upstream_ = shared_.upstreams->webSocket(session_.scope(), std::move(request),
-                                           std::move(callbacks));
+  upstream_ =
+      shared_.upstreams->webSocket(session_.scope(), std::move(request), std::move(callbacks));
   upstream_->drainThreshold(shared_.settings.max_queued_audio);
 }
 
@@ -141,16 +142,16 @@ void Transcriber::closed(const sdk::UpstreamResult& r) {
   state_ = Upstream::kNone;
   if (closing_) return;
   // Refusals that a retry cannot mend: bad request, credentials, payment, permission.
-  if (r.kind == Kind::kStatus && (r.status == 400 || r.status == 401 || r.status == 402 ||
-                                  r.status == 403))
-    return fail("deepgram_refused",
-                "Deepgram refused the stream (HTTP " + std::to_string(r.status) + "): " +
-                    (r.body.empty() ? r.message : r.body));
+  if (r.kind == Kind::kStatus &&
+      (r.status == 400 || r.status == 401 || r.status == 402 || r.status == 403))
+    return fail("deepgram_refused", "Deepgram refused the stream (HTTP " +
+                                        std::to_string(r.status) +
+                                        "): " + (r.body.empty() ? r.message : r.body));
   if (r.kind == Kind::kOk && (r.status == 1008 || r.status == 1002))
     return fail("deepgram_audio_rejected",
                 "Deepgram could not decode the audio (expected 16-bit little-endian PCM, " +
-                    std::to_string(shared_.settings.bytes_per_second / 2) + " samples/s): " +
-                    r.reason);
+                    std::to_string(shared_.settings.bytes_per_second / 2) +
+                    " samples/s): " + r.reason);
   if (r.kind == Kind::kOk && r.status == 1000 && was_open) return;  // it finished the stream
   std::string why = r.kind == Kind::kOk ? "Deepgram closed the stream (" +
                                               std::to_string(r.status) + " " + r.reason + ")"
@@ -194,8 +195,8 @@ void Transcriber::received(std::string_view text) {
   }
   if (type == "UtteranceEnd") {
     if (auto u = utterances_.utteranceEnd())
-      utteranceEnded(*u, audio_.receivedAt(m["last_word_end"].asNumber())
-                              .value_or(session_.scope().now()));
+      utteranceEnded(
+          *u, audio_.receivedAt(m["last_word_end"].asNumber()).value_or(session_.scope().now()));
     return;
   }
   if (type == "SpeechStarted") {
@@ -203,8 +204,8 @@ void Transcriber::received(std::string_view text) {
     return;
   }
   if (type == "Error")
-    shared_.log->warning("session " + session_.info().id + ": Deepgram says: " +
-                         std::string(m["description"].asString()));
+    shared_.log->warning("session " + session_.info().id +
+                         ": Deepgram says: " + std::string(m["description"].asString()));
 }
 
 // ---- Turns ------------------------------------------------------------------------------------
@@ -212,8 +213,8 @@ void Transcriber::received(std::string_view text) {
 void Transcriber::onMessage(std::string_view, const sdk::json::Value& message) {
   // candidate_transcript: text from the browser's own speech recognition.
   if (!candidate_)
-    return session_.send(sdk::errorEvent("forbidden", "only the candidate sends transcripts",
-                                         session_.info().id));
+    return session_.send(
+        sdk::errorEvent("forbidden", "only the candidate sends transcripts", session_.info().id));
   const std::string text(message["text"].asString());
   if (text.empty() && !message["text"].isString())
     return session_.send(sdk::errorEvent(
@@ -231,6 +232,7 @@ void Transcriber::results(const Piece& piece) {
   if (!piece.is_final && !piece.transcript.empty()) {
     Writer caption = eventOf("partial_transcript");
     caption.field("text", utterances_.caption(piece));
+    caption.field("participant", session_.info().participant);
     broadcast(caption.field("session_id", session_.info().id).endObject().take());
   }
   if (!piece.transcript.empty()) {
@@ -279,6 +281,12 @@ void Transcriber::utteranceEnded(const Utterance& u, Clock::time_point last_word
   builder_.add(u);
   turn_last_word_ = last_word_at;
   silence_ = session_.scope().after(shared_.settings.silence, [this] { silenceOver(); });
+  if (builder_.ready()) {
+    // The turn ends after the silence window unless speech resumes (transcript.speech_started).
+    Writer pending;
+    pending.beginObject().field("room_id", room_).field("session_id", session_.info().id);
+    publish("turn.pending", pending.field("ts", unixNow()).endObject());
+  }
 }
 
 void Transcriber::silenceOver() {
@@ -287,8 +295,9 @@ void Transcriber::silenceOver() {
 
 void Transcriber::emitTurn() {
   const auto now = session_.scope().now();
-  const double wall_s =
-      turn_began_ == Clock::time_point{} ? 0 : std::chrono::duration<double>(now - turn_began_).count();
+  const double wall_s = turn_began_ == Clock::time_point{}
+                            ? 0
+                            : std::chrono::duration<double>(now - turn_began_).count();
   Turn turn = builder_.take(wall_s);
   turn_began_ = {};
   summary_.add(turn);

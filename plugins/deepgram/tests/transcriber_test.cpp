@@ -80,6 +80,7 @@ TEST(TextMode, PartialsCaptionTheRoomAndAFinalPlusSilenceIsATurn) {
   auto transcripts = f.rooms->ofType("transcript");
   ASSERT_EQ(transcripts.size(), 1u);
   EXPECT_EQ(transcripts[0]["text"].asString(), "I led the migration, um, myself");
+  EXPECT_EQ(f.rooms->ofType("partial_transcript")[0]["participant"].asString(), "candidate");
   EXPECT_EQ(transcripts[0]["room_id"].asString(), kRoom);
 
   auto turns = f.host.published("turn.finalized");
@@ -97,7 +98,10 @@ TEST(TextMode, PartialsCaptionTheRoomAndAFinalPlusSilenceIsATurn) {
 TEST(TextMode, SpeechWithinTheSilenceWindowKeepsTheTurnOpen) {
   Fixture f({});
   FakeSession& candidate = f.host.connect({{"room_id", kRoom}});
+  candidate.receive(R"({"type":"candidate_transcript","text":"Short one","is_final":true})");
+  EXPECT_TRUE(f.host.published("turn.pending").empty()) << "too few words for a turn";
   candidate.receive(R"({"type":"candidate_transcript","text":"First I measured","is_final":true})");
+  ASSERT_EQ(f.host.published("turn.pending").size(), 1u) << "enough words: the turn may end";
   f.host.advance(500ms);
   candidate.receive(R"({"type":"candidate_transcript","text":"then","is_final":false})");
   f.host.advance(500ms);
@@ -106,7 +110,10 @@ TEST(TextMode, SpeechWithinTheSilenceWindowKeepsTheTurnOpen) {
   f.host.advance(800ms);
   auto t = f.rooms->ofType("transcript");
   ASSERT_EQ(t.size(), 1u);
-  EXPECT_EQ(t[0]["text"].asString(), "First I measured then I fixed it");
+  EXPECT_EQ(t[0]["text"].asString(), "Short one First I measured then I fixed it");
+  EXPECT_EQ(f.host.published("turn.pending").size(), 2u);
+  EXPECT_EQ(f.host.published("transcript.speech_started").size(), 3u)
+      << "one per utterance: the last one resumed the turn within its window";
 }
 
 TEST(TextMode, TheTurnLimitSendsTheSummaryAndEndsTheSession) {

@@ -144,6 +144,7 @@ void RoomDirectory::deliver(const std::string& room_id, const std::string& json,
       if (exclude_session.empty() || s->info().id != exclude_session) to.push_back(s);
   }
   if (!to.empty()) websockets_.broadcast(to, websockets_.encodeText(json));  // encoded once
+  event_observers_.call(room_id, json);
 }
 
 void RoomDirectory::broadcast(const std::string& room_id, const std::string& json,
@@ -224,6 +225,10 @@ sdk::Registration RoomDirectory::addRelay(Relay relay) {
 
 sdk::Registration RoomDirectory::onMembership(MembershipObserver observer) {
   return observers_.add(std::move(observer));
+}
+
+sdk::Registration RoomDirectory::onEvent(EventObserver observer) {
+  return event_observers_.add(std::move(observer));
 }
 
 }  // namespace parley::rooms

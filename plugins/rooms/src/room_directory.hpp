@@ -34,7 +34,8 @@ class RoomDirectory final : public sdk::RoomsService,
   // A question from a session of the room: checked against the rules (a repeat counts within
   // `window`), made the room's active question, broadcast, and published as room.question.
   std::optional<std::string> question(const std::string& room_id, const std::string& text,
-                                      const sdk::SessionInfo& asker, std::chrono::milliseconds window);
+                                      const sdk::SessionInfo& asker,
+                                      std::chrono::milliseconds window);
   const QuestionRules& rules() const { return rules_; }
 
   // Adds the session to the room (creating its state with `assist_intensity` if new) and returns
@@ -63,6 +64,7 @@ class RoomDirectory final : public sdk::RoomsService,
   std::size_t localMembers(const std::string& room_id) const override;
   std::optional<std::string> ask(const std::string& room_id, const std::string& question,
                                  const std::string& session_id) override;
+  sdk::Registration onEvent(EventObserver observer) override;
 
  private:
   struct Room {
@@ -88,6 +90,7 @@ class RoomDirectory final : public sdk::RoomsService,
   sdk::HookSlot<sdk::RoomStateStore> store_;
   sdk::HookList<void(const std::string&, const std::string&)> relays_;
   sdk::HookList<void(const std::string&, std::size_t)> observers_;
+  sdk::HookList<void(const std::string&, const std::string&)> event_observers_;
 };
 
 double unixNow();

@@ -147,6 +147,9 @@ class PARLEY_SDK_API TestHost {
 
   // Events: publish one as another plugin would; what the plugin published, by topic.
   void publish(const Event& event);
+  // Several events published one after the other before anything else runs, as a plugin
+  // publishes them from one callback; then run().
+  void publish(const std::vector<Event>& events);
   std::vector<Event> published(const std::string& topic) const;
 
   // Services of other plugins the plugin depends on: offer a fake before start().

@@ -1,5 +1,6 @@
 // A rooms service for the test host (parley.rooms.v1, as the rooms plugin offers it): every
 // session is in one room, and what is broadcast, asked and stored is recorded for the test.
+// deliverLocal() stands for an event from another instance (event observers see it too).
 //   auto rooms = std::make_shared<parley::sdk::testing::FakeRooms>("room-1");
 //   host.offer<parley::sdk::RoomsService>(parley::sdk::kRoomsService, rooms);
 #pragma once
@@ -40,12 +41,14 @@ class PARLEY_SDK_API FakeRooms final : public RoomsService {
   std::size_t localMembers(const std::string&) const override { return members_; }
   std::optional<std::string> ask(const std::string& room_id, const std::string& question,
                                  const std::string& session_id) override;
+  Registration onEvent(EventObserver observer) override;
 
  private:
   std::string room_;
   std::size_t members_ = 1;
   std::vector<std::shared_ptr<Relay>> relays_;
   std::vector<std::shared_ptr<MembershipObserver>> observers_;
+  std::vector<std::shared_ptr<EventObserver>> event_observers_;
 };
 
 }  // namespace parley::sdk::testing
