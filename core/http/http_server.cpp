@@ -338,14 +338,8 @@ class HttpConnection final : public net::IoHandler,
 
   std::optional<sdk::Response> authorize() {
     const Router::Route& route = *match_.route;
-    if (!route.verifier.empty()) {  // a plugin's credential (a share token) decides
-      const sdk::Credentials credentials{match_.path, query_fields_, parser_->head().headers};
-      sdk::Grant grant = server_->access.verifyWith(route.verifier, credentials);
-      if (!grant.ok) return sdk::Response::error(grant.status, grant.code, grant.message);
-      principal_.subject = std::move(grant.subject);
-      principal_.is_operator = false;
-      return std::nullopt;
-    }
+    // A plugin's credential (a share token) decides, on the worker pool, before the handler.
+    if (!route.verifier.empty()) return std::nullopt;
     if (route.auth == sdk::AuthPolicy::kPublic) return std::nullopt;
     AuthResult result = server_->auth.authenticateHeader(parser_->head().header("authorization"));
     if (!result.ok) {
@@ -375,13 +369,17 @@ class HttpConnection final : public net::IoHandler,
     request->remote_address = remote_;
     request->query = std::move(query_fields_);
     clearDeadline();
-    if (route->where == sdk::RunOn::kLoop) return respond(call(*route, *request), false);
+    if (route->where == sdk::RunOn::kLoop && route->verifier.empty())
+      return respond(call(*route, *request), false);
 
     phase_ = Phase::kHandling;
     std::weak_ptr<HttpConnection> weak = shared_from_this();
     EventLoop* loop = &loop_;
-    const bool queued = server_->workers.submit(route->owner, [route, request, weak, loop] {
-      auto response = std::make_shared<sdk::Response>(call(*route, *request));
+    const AccessRegistry* access = &server_->access;
+    const bool queued = server_->workers.submit(route->owner, [route, request, weak, loop, access] {
+      std::optional<sdk::Response> refusal = verify(*access, *route, *request);
+      auto response =
+          std::make_shared<sdk::Response>(refusal ? std::move(*refusal) : call(*route, *request));
       loop->post([weak, response] {
         if (auto self = weak.lock()) self->handled(std::move(*response));
       });
@@ -405,6 +403,18 @@ class HttpConnection final : public net::IoHandler,
       phase_ = Phase::kClosing;
     }
     updateInterest();
+  }
+
+  // A route's verifier, on the worker pool: its grant becomes the request's principal.
+  static std::optional<sdk::Response> verify(const AccessRegistry& access,
+                                             const Router::Route& route, sdk::Request& request) {
+    if (route.verifier.empty()) return std::nullopt;
+    const sdk::Credentials credentials{request.path, request.query, request.headers};
+    sdk::Grant grant = access.verifyWith(route.verifier, credentials);
+    if (!grant.ok) return sdk::Response::error(grant.status, grant.code, grant.message);
+    request.principal.subject = std::move(grant.subject);
+    request.principal.is_operator = false;
+    return std::nullopt;
   }
 
   // Runs a handler; an exception of any kind becomes a JSON error and is logged with its plugin.
@@ -457,10 +467,39 @@ class HttpConnection final : public net::IoHandler,
   }
 
   void upgradeToWebSocket() {
-    UpgradeRequest request{parser_->head(), match_.path, query_, remote_};
     if (parser_->state() == RequestParser::State::kHead)  // a body on an upgrade request
       return fail(400, "bad_request", "a websocket upgrade request carries no body");
-    UpgradeHandler::Decision decision = server_->upgrade->admit(request);
+    UpgradeRequest request{parser_->head(), match_.path, query_, remote_};
+    const std::string owner = server_->upgrade->verifierOwner(request);
+    if (owner.empty()) return upgradeWith(server_->upgrade->admit(request));
+    // A plugin's credential (a share token) may need its store to be checked: that happens on
+    // the worker pool, and the connection reads nothing meanwhile.
+    phase_ = Phase::kHandling;
+    clearDeadline();
+    auto head = std::make_shared<RequestHead>(parser_->head());
+    std::weak_ptr<HttpConnection> weak = shared_from_this();
+    EventLoop* loop = &loop_;
+    UpgradeHandler* upgrade = server_->upgrade;
+    const bool queued = server_->workers.submit(
+        owner, [weak, loop, upgrade, head, path = match_.path, query = query_, remote = remote_] {
+          auto decision = std::make_shared<UpgradeHandler::Decision>(
+              upgrade->admit(UpgradeRequest{*head, path, query, remote}));
+          loop->post([weak, decision] {
+            if (auto self = weak.lock()) self->upgradeWith(std::move(*decision));
+          });
+        });
+    if (!queued) {
+      phase_ = Phase::kIdle;
+      sdk::Response busy =
+          sdk::Response::error(503, "overloaded", "every worker is busy; retry shortly");
+      busy.headers.emplace_back("Retry-After", "1");
+      respond(std::move(busy), true);
+    }
+  }
+
+  void upgradeWith(UpgradeHandler::Decision decision) {
+    if (closed_) return;  // the admission, if any, gives its slot back as it goes
+    phase_ = Phase::kIdle;
     if (auto* refusal = std::get_if<sdk::Response>(&decision)) return respond(*refusal, true);
     // The socket becomes a websocket session on this same loop, with what was read past the head.
     if (out_.size() != out_off_) flush();

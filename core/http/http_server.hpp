@@ -60,6 +60,9 @@ class UpgradeHandler {
   virtual ~UpgradeHandler() = default;
   struct Admission;
   using Decision = std::variant<sdk::Response, std::shared_ptr<Admission>>;
+  // The plugin whose credential verifier decides this upgrade, or empty: then admit() runs on
+  // the worker pool (a verifier may read its store), else on the loop.
+  virtual std::string verifierOwner(const UpgradeRequest& request) const = 0;
   virtual Decision admit(const UpgradeRequest& request) = 0;
   // Takes the socket (already unwatched) with the bytes read past the request head.
   virtual void adopt(std::shared_ptr<Admission> admission, int fd, net::EventLoop& loop,

@@ -75,6 +75,13 @@ sdk::Grant AccessRegistry::guarded(const std::string& owner, CallGate& gate,
   return sdk::Grant::refuse(500, "internal_error", "the access check failed");
 }
 
+std::string AccessRegistry::verifierOwner(const sdk::Fields& query) const {
+  std::shared_lock lock(mutex_);
+  for (const auto& [name, value] : query)
+    if (auto it = verifiers_.find(name); it != verifiers_.end()) return it->second->owner;
+  return {};
+}
+
 std::optional<sdk::Grant> AccessRegistry::verify(const sdk::Credentials& request) const {
   std::shared_ptr<Verifier> v;
   {

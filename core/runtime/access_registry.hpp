@@ -24,6 +24,8 @@ class AccessRegistry {
   std::shared_ptr<sdk::Revoker> addAdmissionCheck(const std::string& owner,
                                                   sdk::Access::AdmissionCheck check);
 
+  // The plugin whose verifier verify() would ask, or empty.
+  std::string verifierOwner(const sdk::Fields& query) const;
   // The decision of the verifier of the first query parameter that has one; nullopt when the
   // query holds none.
   std::optional<sdk::Grant> verify(const sdk::Credentials& request) const;

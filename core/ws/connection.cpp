@@ -64,9 +64,17 @@ bool Connection::reserve(std::size_t bytes) {
 }
 
 void Connection::stop(sdk::DisconnectReason reason) {
+  close(reason, close_code::kNormal, "");
+}
+
+void Connection::close(sdk::DisconnectReason reason, int code, const std::string& text) {
   if (state_.load() != State::kOpen) return;
-  auto run = [self = shared_from_this(), reason] {
-    self->close(reason, close_code::kNormal, "", true);
+  // Codes a peer may not see on the wire (1005, 1006, 1015, out of range) become 1000.
+  const bool sendable = code == close_code::kNormal || (code >= 1001 && code <= 1003) ||
+                        (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+  const auto wire = static_cast<std::uint16_t>(sendable ? code : close_code::kNormal);
+  auto run = [self = shared_from_this(), reason, wire, text = text.substr(0, 123)] {
+    self->close(reason, wire, text, true);
   };
   if (loop_.inLoopThread())
     run();

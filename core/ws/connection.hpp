@@ -46,6 +46,7 @@ class Connection final : public sdk::Session,
   void send(const sdk::EncodedFrame& frame) override;
   std::size_t queuedBytes() const override { return queued_bytes_.load(std::memory_order_relaxed); }
   void stop(sdk::DisconnectReason reason) override;
+  void close(sdk::DisconnectReason reason, int code, const std::string& text) override;
   // sdk::Session, loop thread.
   sdk::Scope& scope() override { return *scope_; }
   void pauseReading() override;

@@ -78,6 +78,12 @@ WsServer::WsServer(const WsSettings& settings, const BearerAuth& auth, const Acc
 
 WsServer::~WsServer() = default;
 
+std::string WsServer::verifierOwner(const UpgradeRequest& request) const {
+  sdk::Fields query;
+  if (request.query.empty() || !parseQuery(request.query, query)) return {};
+  return access_.verifierOwner(query);
+}
+
 UpgradeHandler::Decision WsServer::admit(const UpgradeRequest& request) {
   const RequestHead& head = request.head;
   if (head.method != "GET") {

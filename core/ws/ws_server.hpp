@@ -56,6 +56,7 @@ class WsServer final : public UpgradeHandler {
   WorkerPool& workers() { return workers_; }
 
   // UpgradeHandler
+  std::string verifierOwner(const UpgradeRequest& request) const override;
   Decision admit(const UpgradeRequest& request) override;
   void adopt(std::shared_ptr<Admission> admission, int fd, net::EventLoop& loop,
              std::string early_bytes) override;

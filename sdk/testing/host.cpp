@@ -220,6 +220,8 @@ struct FakeSession::Impl {
   std::vector<std::string> frames;
   int pauses = 0;
   std::optional<DisconnectReason> closed;
+  int close_code = 0;
+  std::string close_text;
   std::shared_ptr<ManualScope> scope;
   std::vector<std::pair<std::string, std::unique_ptr<SessionHandler>>> handlers;
   std::weak_ptr<FakeSession> self;
@@ -245,7 +247,19 @@ std::size_t FakeSession::queuedBytes() const {
   return 0;
 }
 void FakeSession::stop(DisconnectReason reason) {
+  close(reason, 1000, "");
+}
+void FakeSession::close(DisconnectReason reason, int code, const std::string& text) {
+  if (impl_->closed) return;
+  impl_->close_code = code;
+  impl_->close_text = text.substr(0, 123);
   disconnect(reason);
+}
+int FakeSession::closeCode() const {
+  return impl_->close_code;
+}
+const std::string& FakeSession::closeText() const {
+  return impl_->close_text;
 }
 Scope& FakeSession::scope() {
   return *impl_->scope;
@@ -949,7 +963,10 @@ Response TestHost::request(const std::string& method, const std::string& target,
     if (!ok) continue;
     req.path_params = std::move(params);
     if (!r.verifier.empty()) {
-      Grant g = verify(r.verifier, req.query);
+      auto it = state_->verifiers.find(r.verifier);
+      const Fields headers;
+      Grant g = it == state_->verifiers.end() ? Grant::refuse(503, "unavailable", "no verifier")
+                                              : it->second(Credentials{path, req.query, headers});
       if (!g.ok) return Response::error(g.status, g.code, g.message);
       req.principal = {g.subject, false};
     }
@@ -970,7 +987,7 @@ Grant TestHost::verify(const std::string& param, const Fields& query) {
   auto it = state_->verifiers.find(param);
   if (it == state_->verifiers.end()) return Grant::refuse(503, "unavailable", "no verifier");
   const Fields headers;
-  return it->second(Credentials{"/", query, headers});
+  return it->second(Credentials{"/ws/voice", query, headers});  // as a websocket upgrade
 }
 
 Grant TestHost::admit(const Fields& query, const std::string& participant,

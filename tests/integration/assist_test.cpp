@@ -56,10 +56,14 @@ TEST(Assist, TypedSpeechHintsTheCandidateAndTheRoomHearsItsTone) {
   WsClient interviewer = join(p, "interviewer");
   WsClient candidate = join(p, "candidate");
   send(interviewer, "interviewer_question", "text", "How would you make the search page faster?");
+  // The candidate answers once it has heard the question (a new question starts a new answer).
+  Received at_candidate, at_interviewer;
+  readUntil(
+      candidate, at_candidate, [&] { return !at_candidate.ofType("interviewer_question").empty(); },
+      5s);
 
   send(candidate, "candidate_transcript", "text",
        "um so I think um we could like cache it and um basically keep it warm");
-  Received at_candidate, at_interviewer;
   readUntil(
       interviewer, at_interviewer, [&] { return toneEvents(at_interviewer) > 0; }, 5s);
   auto shifts = at_interviewer.ofType("tone_shift_event");

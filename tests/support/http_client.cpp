@@ -50,9 +50,16 @@ std::map<std::string, std::string> bearer(const std::string& token) {
 }
 
 std::string hs256Jwt(const std::string& secret, const std::string& sub, long exp_offset_sec) {
+  return hs256Jwt(secret, sub, Poco::JSON::Object::Ptr(), exp_offset_sec);
+}
+
+std::string hs256Jwt(const std::string& secret, const std::string& sub,
+                     const Poco::JSON::Object::Ptr& claims, long exp_offset_sec) {
   Poco::JWT::Token token;
   token.setType("JWT");
   token.setSubject(sub);
+  if (claims)
+    for (const auto& [name, value] : *claims) token.payload().set(name, value);
   Poco::Timestamp exp;
   exp += static_cast<Poco::Timestamp::TimeDiff>(exp_offset_sec) * Poco::Timestamp::resolution();
   token.setExpiration(exp);

@@ -31,6 +31,9 @@ Poco::JSON::Object::Ptr systemMetrics(std::uint16_t port);
 
 // An HS256 JWT with `sub`, expiring `exp_offset_sec` from now.
 std::string hs256Jwt(const std::string& secret, const std::string& sub, long exp_offset_sec = 300);
+// The same with more claims in its payload (room_id, participant, ...).
+std::string hs256Jwt(const std::string& secret, const std::string& sub,
+                     const Poco::JSON::Object::Ptr& claims, long exp_offset_sec = 300);
 
 // Sends raw bytes on a fresh connection and returns everything read until the server closes
 // or `timeout_ms` passes.

@@ -123,17 +123,28 @@ RunResult runCommand(const std::vector<std::string>& argv, const Env& env,
   return result;
 }
 
+// Each parleyd keeps its state (the share tokens' database) in a directory of its own, as
+// systemd's StateDirectory= gives it, unless the test shares one between runs (a restart).
+Env withStateDirectory(const Env& env, std::unique_ptr<TempDir>& own) {
+  if (env.count("STATE_DIRECTORY")) return env;
+  own = std::make_unique<TempDir>("state");
+  Env out = env;
+  out["STATE_DIRECTORY"] = own->path();
+  return out;
+}
+
 RunResult runParleyd(const std::vector<std::string>& args, const Env& env) {
   std::vector<std::string> argv = {PARLEYD_PATH};
   argv.insert(argv.end(), args.begin(), args.end());
-  return runCommand(argv, env, std::chrono::seconds(30));
+  std::unique_ptr<TempDir> state;
+  return runCommand(argv, withStateDirectory(env, state), std::chrono::seconds(30));
 }
 
 Parleyd::Parleyd(std::vector<std::string> args, const Env& env, const std::string& exe)
     : output_(std::make_shared<Output>()) {
   std::vector<std::string> argv = {exe, "-D", "http.port=0"};
   argv.insert(argv.end(), args.begin(), args.end());
-  Child child = spawn(argv, env);
+  Child child = spawn(argv, withStateDirectory(env, state_));
   pid_ = child.pid;
   auto out = output_;
   out->reader = std::thread([out, child] {

@@ -15,6 +15,7 @@
 namespace parley::test {
 
 using Env = std::map<std::string, std::string>;
+class TempDir;
 
 struct RunResult {
   int exit_code = -1;  // or 128 + signal
@@ -54,6 +55,7 @@ class Parleyd {
   std::uint16_t port_ = 0;
   int exit_code_ = -1;
   std::shared_ptr<Output> output_;
+  std::unique_ptr<TempDir> state_;  // STATE_DIRECTORY, unless the test gave one
 };
 
 // Any other server a test needs (redis-server): started in the background, its output

@@ -149,6 +149,7 @@ class AssistPlugin final : public Plugin {
     rooms_ = ctx.services().find<RoomsService>(kRoomsService);
     if (!rooms_) throw std::runtime_error("the rooms service (parley.rooms.v1) is not offered");
     window_ = std::chrono::seconds(ctx.config().getInt("window_sec"));
+    bus_ = &ctx.events();
     ctx.log().info(std::to_string(data_->rules.size()) + " assist rules");
 
     auto& metrics = ctx.metrics();
@@ -225,6 +226,7 @@ class AssistPlugin final : public Plugin {
     Session* session = s.get();  // the coach is closed before the session goes
     out.hint = [this, session](std::size_t rule, const std::string& json) {
       session->send(json);
+      bus_->publish({"assist.hint", json});  // the same event, for the session's journal
       hints_->inc();
       by_rule_->inc(rule);
     };
@@ -244,6 +246,7 @@ class AssistPlugin final : public Plugin {
   std::shared_ptr<const AssistData> data_;
   std::chrono::milliseconds window_{20000};
   std::shared_ptr<RoomsService> rooms_;
+  EventBus* bus_ = nullptr;
   Coaches coaches_;
   std::shared_ptr<Counter> hints_ = std::make_shared<Counter>();
   std::shared_ptr<Counter> events_ = std::make_shared<Counter>();

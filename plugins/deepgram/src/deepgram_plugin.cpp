@@ -14,6 +14,18 @@ namespace {
 
 using namespace parley::sdk;
 
+// A viewer only listens: its transcripts are refused (its audio, by the rooms plugin).
+class ViewerRefusal final : public SessionHandler {
+ public:
+  explicit ViewerRefusal(Session& session) : session_(session) {}
+  void onMessage(std::string_view, const json::Value&) override {
+    session_.send(errorEvent("forbidden", "a viewer sends nothing", session_.info().id));
+  }
+
+ private:
+  Session& session_;
+};
+
 class DeepgramPlugin final : public Plugin {
  public:
   Descriptor describe() const override {
@@ -28,17 +40,21 @@ class DeepgramPlugin final : public Plugin {
          "client: the browser transcribes and sends candidate_transcript."},
         {"url", ConfigType::kString, "wss://api.deepgram.com/v1/listen",
          "Deepgram's live endpoint (ws:// or wss://)."},
-        {"api_key", ConfigType::kString, "",
-         "Deepgram API key; put it in the environment as PARLEY_PLUGINS_DEEPGRAM_API_KEY.", {}, {},
+        {"api_key",
+         ConfigType::kString,
+         "",
+         "Deepgram API key; put it in the environment as PARLEY_PLUGINS_DEEPGRAM_API_KEY.",
+         {},
+         {},
          true},
         {"max_turns", ConfigType::kInt, "50",
          "Candidate turns per session; then final_summary and the session closes.", 1, 10000},
         {"model", ConfigType::kString, "nova-3", "Deepgram model."},
         {"language", ConfigType::kString, "en", "Language of the audio."},
-        {"sample_rate", ConfigType::kInt, "16000", "Audio sample rate (16-bit LE PCM, mono).",
-         8000, 48000},
-        {"endpointing_ms", ConfigType::kInt, "300",
-         "Silence before Deepgram marks speech_final.", 10, 5000},
+        {"sample_rate", ConfigType::kInt, "16000", "Audio sample rate (16-bit LE PCM, mono).", 8000,
+         48000},
+        {"endpointing_ms", ConfigType::kInt, "300", "Silence before Deepgram marks speech_final.",
+         10, 5000},
         {"utterance_end_ms", ConfigType::kInt, "1000",
          "Gap in words before Deepgram sends UtteranceEnd (1000 or more).", 1000, 10000},
         {"smart_format", ConfigType::kBool, "true", "Punctuation and formatting of transcripts."},
@@ -57,8 +73,8 @@ class DeepgramPlugin final : public Plugin {
          "First retry delay; it doubles (with jitter) up to 5 s.", 10, 5000},
         {"max_queued_audio_bytes", ConfigType::kInt, "262144",
          "Audio waiting for Deepgram past which the client's reads pause.", 4096, 16777216},
-        {"connect_timeout_ms", ConfigType::kInt, "5000", "Connect and TLS handshake timeout.",
-         100, 60000},
+        {"connect_timeout_ms", ConfigType::kInt, "5000", "Connect and TLS handshake timeout.", 100,
+         60000},
     };
     return d;
   }
@@ -105,7 +121,8 @@ class DeepgramPlugin final : public Plugin {
     shared_.events = &ctx.events();
     shared_.log = &ctx.log();
     shared_.rooms = ctx.services().find<RoomsService>(kRoomsService);
-    if (!shared_.rooms) throw std::runtime_error("the rooms service (parley.rooms.v1) is not offered");
+    if (!shared_.rooms)
+      throw std::runtime_error("the rooms service (parley.rooms.v1) is not offered");
     ctx.log().info(s.use_deepgram
                        ? "transcribing with Deepgram at " + cfg.getString("url")
                        : "text mode: clients send candidate_transcript (no Deepgram API key, or "
@@ -127,7 +144,7 @@ class DeepgramPlugin final : public Plugin {
     regs_.push_back(ctx.websockets().attach(
         {{"candidate_transcript"}, /*binary=*/true},
         [this](const SessionPtr& s) -> std::unique_ptr<SessionHandler> {
-          if (isViewer(s->info())) return nullptr;  // a viewer only listens
+          if (isViewer(s->info())) return std::make_unique<ViewerRefusal>(*s);
           return std::make_unique<Transcriber>(shared_, *s, shared_.rooms->roomOf(s->info().id));
         }));
   }

@@ -335,10 +335,16 @@ TEST(DeepgramMode, AnInterviewersSpokenQuestionIsAskedInTheRoom) {
   EXPECT_TRUE(f.rooms->ofType("transcript").empty()) << "an interviewer makes no turns";
 }
 
-TEST(DeepgramMode, ViewersGetNoTranscriber) {
+TEST(DeepgramMode, ViewersOpenNoStreamAndSendNoTranscripts) {
   Fixture f(deepgram());
   FakeSession& viewer = f.host.connect({{"room_id", kRoom}, {"participant", "viewer"}});
-  EXPECT_EQ(viewer.attached("deepgram"), nullptr);
+  viewer.receiveBinary(frame());
+  EXPECT_TRUE(f.host.webSockets().empty()) << "no Deepgram stream for a viewer";
+  viewer.receive(R"({"type":"candidate_transcript","text":"hello there","is_final":true})");
+  auto errors = viewer.sent("error");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0]["code"].asString(), "forbidden");
+  EXPECT_TRUE(f.rooms->ofType("partial_transcript").empty());
 }
 
 }  // namespace

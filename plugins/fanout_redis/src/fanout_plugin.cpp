@@ -56,38 +56,35 @@ class FanoutRedis : public Plugin {
     d.version = "1.0.0";
     d.summary = "Rooms across instances through Redis pub/sub.";
     d.dependencies = {"rooms"};
-    d.config = {
-        {"host", ConfigType::kString, "127.0.0.1", "Redis host."},
-        {"port", ConfigType::kInt, "6379", "Redis port.", 1, 65535},
-        {"unix_socket", ConfigType::kString, "", "Redis unix socket; wins over host and port."},
-        {"password", ConfigType::kString, "", "Redis AUTH password.", {}, {}, true},
-        {"db", ConfigType::kInt, "0", "Redis database number.", 0, 1024},
-        {"key_prefix", ConfigType::kString, "parley:", "Prefix of the keys this plugin writes."},
-        {"instance_id", ConfigType::kString, "",
-         "This instance's id in envelopes; empty generates one (logged at start)."},
-        {"connect_timeout_ms", ConfigType::kInt, "1000", "Redis connect timeout.", 10, 60000},
-        {"command_timeout_ms", ConfigType::kInt, "1000", "Redis command timeout.", 10, 60000},
-        {"reconnect_max_ms", ConfigType::kInt, "1000",
-         "Longest wait between reconnection attempts (backoff from 50 ms, with jitter).", 50,
-         60000},
-        {"state_ttl_sec", ConfigType::kInt, "3600",
-         "A room's state stays in Redis this long after its last member anywhere left.", 60,
-         2592000},
-        {"max_in_flight", ConfigType::kInt, "100000",
-         "Commands written to Redis and not yet answered; beyond it events are dropped and "
-         "counted.",
-         1, 10000000},
-        {"required", ConfigType::kBool, "false",
-         "Whether /readyz needs Redis: with false, the instance serves its local rooms alone."},
-        {"max_clock_skew_ms", ConfigType::kInt, "1000",
-         "An envelope stamped further than this in the future (by a publisher whose clock runs "
-         "ahead) is delivered but not counted in avg_fanout_delay_ms.",
-         0, 3600000},
-        {"max_fanout_delay_ms", ConfigType::kInt, "60000",
-         "An envelope older than this on arrival is delivered but not counted in "
-         "avg_fanout_delay_ms: no real fanout takes that long, a wrong clock does.",
-         1, 86400000},
-    };
+    d.config = redis::settingsKeys();
+    d.config.insert(
+        d.config.end(),
+        {
+            {"key_prefix", ConfigType::kString,
+             "parley:", "Prefix of the keys this plugin writes."},
+            {"instance_id", ConfigType::kString, "",
+             "This instance's id in envelopes; empty generates one (logged at start)."},
+            {"reconnect_max_ms", ConfigType::kInt, "1000",
+             "Longest wait between reconnection attempts (backoff from 50 ms, with jitter).", 50,
+             60000},
+            {"state_ttl_sec", ConfigType::kInt, "3600",
+             "A room's state stays in Redis this long after its last member anywhere left.", 60,
+             2592000},
+            {"max_in_flight", ConfigType::kInt, "100000",
+             "Commands written to Redis and not yet answered; beyond it events are dropped and "
+             "counted.",
+             1, 10000000},
+            {"required", ConfigType::kBool, "false",
+             "Whether /readyz needs Redis: with false, the instance serves its local rooms alone."},
+            {"max_clock_skew_ms", ConfigType::kInt, "1000",
+             "An envelope stamped further than this in the future (by a publisher whose clock runs "
+             "ahead) is delivered but not counted in avg_fanout_delay_ms.",
+             0, 3600000},
+            {"max_fanout_delay_ms", ConfigType::kInt, "60000",
+             "An envelope older than this on arrival is delivered but not counted in "
+             "avg_fanout_delay_ms: no real fanout takes that long, a wrong clock does.",
+             1, 86400000},
+        });
     return d;
   }
 
@@ -97,13 +94,7 @@ class FanoutRedis : public Plugin {
     if (!rooms_) throw std::runtime_error("the rooms service (parley.rooms.v1) is not offered");
     const PluginConfig& cfg = ctx.config();
     RedisSettings redis;
-    redis.host = cfg.getString("host");
-    redis.port = static_cast<int>(cfg.getInt("port"));
-    redis.unix_socket = cfg.getString("unix_socket");
-    redis.password = cfg.getString("password");
-    redis.db = static_cast<int>(cfg.getInt("db"));
-    redis.connect_timeout = std::chrono::milliseconds(cfg.getInt("connect_timeout_ms"));
-    redis.command_timeout = std::chrono::milliseconds(cfg.getInt("command_timeout_ms"));
+    static_cast<redis::Settings&>(redis) = redis::readSettings(cfg);
     redis.reconnect_max = std::chrono::milliseconds(cfg.getInt("reconnect_max_ms"));
     where_ = redis.where();
     required_ = cfg.getBool("required");

@@ -1,7 +1,7 @@
-// One hiredis connection, opened from the plugin's settings, authenticated and on its database.
+// The fanout's two Redis connections: their settings, and the pacing of their reconnections.
 #pragma once
 
-#include <hiredis/hiredis.h>
+#include "redis.hpp"
 
 #include <chrono>
 #include <memory>
@@ -9,30 +9,11 @@
 
 namespace parley::fanout {
 
-struct RedisSettings {
-  std::string host = "127.0.0.1";
-  int port = 6379;
-  std::string unix_socket;  // wins over host/port when set
-  std::string password;
-  int db = 0;
-  std::chrono::milliseconds connect_timeout{1000};
-  std::chrono::milliseconds command_timeout{1000};
+struct RedisSettings : redis::Settings {
   std::chrono::milliseconds reconnect_max{1000};  // cap of the backoff between attempts
-
-  std::string where() const {
-    return unix_socket.empty() ? host + ":" + std::to_string(port) : unix_socket;
-  }
 };
-
-struct ContextFree {
-  void operator()(redisContext* c) const { redisFree(c); }
-};
-using RedisContext = std::unique_ptr<redisContext, ContextFree>;
-
-struct ReplyFree {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using RedisReply = std::unique_ptr<redisReply, ReplyFree>;
+using RedisContext = redis::Context;
+using RedisReply = redis::Reply;
 
 // Wakes the publisher or subscriber thread out of poll(): an eventfd it polls beside its socket.
 class Wakeup {
@@ -49,8 +30,9 @@ class Wakeup {
   int fd_;
 };
 
-// Connects, authenticates and selects the database; on failure returns null and says why.
-RedisContext connectRedis(const RedisSettings& settings, std::string& error);
+inline RedisContext connectRedis(const RedisSettings& settings, std::string& error) {
+  return redis::connect(settings, error);
+}
 
 // Capped exponential backoff with jitter: a random delay between half and all of 50 ms, 100 ms,
 // 200 ms, ... up to `cap`, so instances that lost Redis together do not return in step.

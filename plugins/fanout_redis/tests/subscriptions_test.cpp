@@ -27,6 +27,7 @@ class FakeSession final : public sdk::Session {
   void resumeReading() override {}
   const sdk::json::Value& claims() const override { return claims_; }
   sdk::SessionHandler* attached(const std::string&) const override { return nullptr; }
+  void close(sdk::DisconnectReason, int, const std::string&) override {}
 
  private:
   sdk::SessionInfo info_;
@@ -55,9 +56,8 @@ const std::string kChannel = "room:" + kRoom + ":events";
 
 struct Fixture {
   NoWebSockets ws;
-  std::shared_ptr<rooms::RoomDirectory> rooms =
-      std::make_shared<rooms::RoomDirectory>(ws, std::chrono::hours(1),
-                                             rooms::RoomDirectory::QuestionRules{}, nullptr);
+  std::shared_ptr<rooms::RoomDirectory> rooms = std::make_shared<rooms::RoomDirectory>(
+      ws, std::chrono::hours(1), rooms::RoomDirectory::QuestionRules{}, nullptr);
   Subscriptions subscriptions;
   std::set<std::string> active;
   Subscriptions::Serves serves = [this](const std::string& channel) {

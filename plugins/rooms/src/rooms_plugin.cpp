@@ -37,6 +37,7 @@ std::string event(const char* type,
 // Whether the JWT claim `room_id` (one id, or a list) names `room`.
 bool claimsRoom(const json::Value& claim, const std::string& room) {
   if (claim.isString()) return lower(std::string(claim.asString())) == room;
+  if (!claim.isArray()) return false;
   for (const auto& item : claim.items())
     if (item.isString() && lower(std::string(item.asString())) == room) return true;
   return false;
@@ -99,7 +100,8 @@ class RoomsPlugin final : public Plugin {
     claims_mode_ = cfg.getString("access") == "claims";
     RoomDirectory::QuestionRules rules;
     rules.min_words = static_cast<std::size_t>(cfg.getInt("question_min_words"));
-    rules.interviewer_window = std::chrono::milliseconds(cfg.getInt("interviewer_question_window_ms"));
+    rules.interviewer_window =
+        std::chrono::milliseconds(cfg.getInt("interviewer_question_window_ms"));
     rules.set_window = std::chrono::milliseconds(cfg.getInt("set_question_window_ms"));
     EventBus* events = &ctx.events();
     directory_ = std::make_shared<RoomDirectory>(
@@ -114,7 +116,8 @@ class RoomsPlugin final : public Plugin {
     regs_.push_back(ctx.websockets().attach(
         {{"sync_state_request", "interviewer_question", "set_question"}, /*binary=*/true},
         [this](const SessionPtr& s) { return std::make_unique<Member>(*this, s); }));
-    regs_.push_back(ctx.timers().every(std::chrono::seconds(60), [this] { directory_->purgeIdle(); }));
+    regs_.push_back(
+        ctx.timers().every(std::chrono::seconds(60), [this] { directory_->purgeIdle(); }));
   }
 
   void stop() override { regs_.clear(); }

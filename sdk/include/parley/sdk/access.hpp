@@ -64,11 +64,14 @@ class PARLEY_SDK_API Access {
   virtual ~Access();
   // A websocket upgrade whose query carries `param` (e.g. "share") is let in by `verify` alone,
   // whether or not it carries a bearer token; so is a request to a route registered with
-  // RouteSpec::verifier = `param`. `param` is removed from the query plugins see. One verifier
-  // per parameter. Runs on an event loop: it must not block.
+  // RouteSpec::verifier = `param`. `param` is removed from the query websocket sessions see. One
+  // verifier per parameter. Runs on the worker pool, where it may block (read its store): the
+  // upgrade or request waits for it without holding an event loop. Then, for an upgrade, the
+  // admission checks run there too; a route's handler runs after it on the pool.
   virtual Registration addVerifier(const std::string& param, Verifier verify) = 0;
   // Runs for every websocket upgrade after its credentials were accepted; a refusal (its status
-  // and JSON error) is the answer to the upgrade. Runs on an event loop: it must not block.
+  // and JSON error) is the answer to the upgrade. Runs on an event loop (or on the worker pool,
+  // after a verifier): it must not block.
   virtual Registration addAdmissionCheck(AdmissionCheck check) = 0;
 };
 

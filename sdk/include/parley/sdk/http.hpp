@@ -66,7 +66,8 @@ struct RouteSpec {
   std::string pattern;
   AuthPolicy auth = AuthPolicy::kBearer;
   // Set: the route is let in by the verifier of this query parameter (Access::addVerifier), and
-  // `auth` is not consulted; the verifier's subject is the principal.
+  // `auth` is not consulted; the verifier's subject is the principal. Such a route runs on the
+  // worker pool (the verifier, then the handler), whatever `where` says.
   std::string verifier;
   RunOn where = RunOn::kWorker;
 };

@@ -91,6 +91,9 @@ class PARLEY_SDK_API Session {
   virtual const json::Value& claims() const = 0;
   // The object plugin `plugin_id` attached to this session, or null. Scope thread.
   virtual SessionHandler* attached(const std::string& plugin_id) const = 0;
+  // Ends the session like stop(), with close `code` (an application code, 4000..4999) and
+  // `text` (at most 123 bytes) in its close frame, so the client can tell why. Any thread.
+  virtual void close(DisconnectReason reason, int code, const std::string& text) = 0;
 };
 using SessionPtr = std::shared_ptr<Session>;
 

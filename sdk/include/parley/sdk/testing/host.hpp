@@ -45,6 +45,9 @@ class PARLEY_SDK_API FakeSession : public Session {
   bool paused() const;
   // Set once the session ended: the reason it ended with.
   std::optional<DisconnectReason> closedWith() const;
+  // The close frame the plugin ended it with (stop(): 1000); 0 when the client disconnected.
+  int closeCode() const;
+  const std::string& closeText() const;
 
   // Session
   const SessionInfo& info() const override;
@@ -58,6 +61,7 @@ class PARLEY_SDK_API FakeSession : public Session {
   void resumeReading() override;
   const json::Value& claims() const override;
   SessionHandler* attached(const std::string& plugin_id) const override;
+  void close(DisconnectReason reason, int code, const std::string& text) override;
 
   struct Impl;
 
@@ -166,7 +170,8 @@ class PARLEY_SDK_API TestHost {
   // plugin's verifier).
   Response request(const std::string& method, const std::string& target,
                    const std::string& body = {}, Principal principal = {"tester", false});
-  // What the plugin's verifier of `param` and its admission checks decide.
+  // What the plugin's verifier of `param` (for a websocket upgrade to /ws/voice with `query`) and
+  // its admission checks decide.
   Grant verify(const std::string& param, const Fields& query);
   Grant admit(const Fields& query, const std::string& participant, const json::Value& claims,
               bool is_operator = false);
