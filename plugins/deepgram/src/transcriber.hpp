@@ -95,7 +95,7 @@ class Transcriber final : public sdk::SessionHandler {
   };
   std::deque<Held> held_;  // audio waiting for the stream to open, or for room in its queue
   std::size_t held_bytes_ = 0;
-  bool paused_ = false;           // we paused the session's reads
+  bool paused_ = false;  // we paused the session's reads
   int attempts_ = 0;
   bool warned_ = false;
   bool closing_ = false;
@@ -108,7 +108,7 @@ class Transcriber final : public sdk::SessionHandler {
   Utterances utterances_;
   TurnBuilder builder_;
   Summary summary_;
-  Clock::time_point turn_began_{};    // wall clock of the turn's first speech
+  Clock::time_point turn_began_{};      // wall clock of the turn's first speech
   Clock::time_point turn_last_word_{};  // when the audio of its last word arrived
 };
 

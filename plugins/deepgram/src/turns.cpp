@@ -114,8 +114,10 @@ sdk::json::Value Summary::json() const {
   sdk::json::Writer w;
   w.beginObject().field("turns", turns).field("words", words).field("fillers", fillers);
   w.field("speaking_time_s", speaking_s, 1);
-  w.field("speaking_rate_wpm", speaking_s > 0 ? static_cast<double>(words) * 60.0 / speaking_s : 0.0, 1);
-  w.field("filler_rate", words ? static_cast<double>(fillers) / static_cast<double>(words) : 0.0, 3);
+  w.field("speaking_rate_wpm",
+          speaking_s > 0 ? static_cast<double>(words) * 60.0 / speaking_s : 0.0, 1);
+  w.field("filler_rate", words ? static_cast<double>(fillers) / static_cast<double>(words) : 0.0,
+          3);
   w.field("avg_latency_ms",
           latency_samples ? latency_ms_total / static_cast<double>(latency_samples) : 0.0, 1);
   sdk::json::Value v;
@@ -124,7 +126,8 @@ sdk::json::Value Summary::json() const {
 }
 
 const std::set<std::string>& fillerWords() {
-  static const std::set<std::string> words = {"uh", "um", "uhm", "umm", "er", "erm", "ah", "hmm", "mm", "mhm"};
+  static const std::set<std::string> words = {"uh",  "um", "uhm", "umm", "er",
+                                              "erm", "ah", "hmm", "mm",  "mhm"};
   return words;
 }
 
@@ -133,9 +136,11 @@ bool readsAsQuestion(const std::string& text) {
   while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
   if (!t.empty() && t.back() == '?') return true;
   static const char* const kOpenings[] = {
-      "tell me",  "walk me through", "describe", "explain",   "how would you", "how do you",
-      "how did you", "what would you", "what is",  "what are", "why did you",   "why would you",
-      "can you",  "could you",        "have you", "give me an example", "what was", "when did you"};
+      "tell me",       "walk me through", "describe",    "explain",
+      "how would you", "how do you",      "how did you", "what would you",
+      "what is",       "what are",        "why did you", "why would you",
+      "can you",       "could you",       "have you",    "give me an example",
+      "what was",      "when did you"};
   for (const char* opening : kOpenings)
     if (t.rfind(opening, 0) == 0) return true;
   return false;

@@ -50,7 +50,7 @@ class Utterances {
 
  private:
   Utterance buffer_;
-  std::string latest_;       // the latest final transcript, for an UtteranceEnd with no buffer
+  std::string latest_;  // the latest final transcript, for an UtteranceEnd with no buffer
   bool ended_by_speech_final_ = false;
 };
 
@@ -59,10 +59,10 @@ struct Turn {
   std::string text;
   std::vector<Word> words;
   std::size_t fillers = 0;
-  double confidence = 0;      // mean word confidence
-  double audio_start = 0;     // seconds of audio (0, 0 in text mode)
+  double confidence = 0;   // mean word confidence
+  double audio_start = 0;  // seconds of audio (0, 0 in text mode)
   double audio_end = 0;
-  double duration_s = 0;      // of speech: audio span, or wall time in text mode
+  double duration_s = 0;  // of speech: audio span, or wall time in text mode
   double speaking_rate_wpm = 0;
 };
 

@@ -121,8 +121,7 @@ TEST(Turns, TheSummaryAddsTurnsUp) {
 
 TEST(Questions, WhatReadsAsAnInterviewQuestion) {
   for (const char* q : {"Tell me about a time you failed.", "How would you design a cache",
-                        "Why did you leave?", "walk me through your last project",
-                        "Is that all?"})
+                        "Why did you leave?", "walk me through your last project", "Is that all?"})
     EXPECT_TRUE(readsAsQuestion(q)) << q;
   for (const char* s : {"Okay.", "That sounds good", "Thanks, next one", "I see"})
     EXPECT_FALSE(readsAsQuestion(s)) << s;
