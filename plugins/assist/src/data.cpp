@@ -162,11 +162,12 @@ struct Loader {
         if (!find(s, n))
           throw DataError(s.line, "[" + s.name + "] needs " + n + " (kind " + kind->value + ")");
     };
+    // The setters write into `r` through pointers: they outlive these helpers' frames.
     auto lexiconKey = [&](const char* key, std::shared_ptr<const Lexicon>& into) {
-      keys[key] = [&, key](const Line& l) { into = lexicon(l); };
+      keys[key] = [this, target = &into](const Line& l) { *target = lexicon(l); };
     };
     auto numberKey = [&](const char* key, double& into, double min, double max) {
-      keys[key] = [&into, min, max](const Line& l) { into = number(l, min, max); };
+      keys[key] = [target = &into, min, max](const Line& l) { *target = number(l, min, max); };
     };
     switch (r.kind) {
       case RuleKind::kMissing:
