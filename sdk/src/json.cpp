@@ -290,14 +290,13 @@ class Parser {
       if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
       if (!digits()) return fail("invalid number: digits must follow the exponent");
     }
-    if (out) {
-      double d = 0;
-      const auto r = std::from_chars(reinterpret_cast<const char*>(start),
-                                     reinterpret_cast<const char*>(p_), d);
-      // Out of range: JSON allows the text, a double cannot hold it.
-      if (r.ec != std::errc() || !std::isfinite(d)) return fail("number out of range");
-      *out = json::Value::number(d);
-    }
+    // Out of range: JSON allows the text, a double cannot hold it. Checked when only validating
+    // too, so that isObject() and parse() agree on every text.
+    double d = 0;
+    const auto r =
+        std::from_chars(reinterpret_cast<const char*>(start), reinterpret_cast<const char*>(p_), d);
+    if (r.ec != std::errc() || !std::isfinite(d)) return fail("number out of range");
+    if (out) *out = json::Value::number(d);
     return true;
   }
 

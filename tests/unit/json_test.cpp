@@ -108,6 +108,11 @@ TEST(Json, IsObjectValidatesWithoutBuilding) {
   EXPECT_FALSE(isObject("\"text\""));
   EXPECT_FALSE(isObject("{\"a\":\"\xff\"}"));
   EXPECT_FALSE(isObject("{} trailing"));
+  // A number no double holds: parse() refuses it, and so does isObject() (found by the fuzzer).
+  const char* huge = R"({"a":[1,5e222222222222222222222222226]})";
+  Value v;
+  EXPECT_FALSE(parse(huge, v));
+  EXPECT_FALSE(isObject(huge));
 }
 
 TEST(Json, ValidUtf8) {
