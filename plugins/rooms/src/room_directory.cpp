@@ -143,8 +143,10 @@ void RoomDirectory::deliver(const std::string& room_id, const std::string& json,
     for (const auto& s : it->second.members)
       if (exclude_session.empty() || s->info().id != exclude_session) to.push_back(s);
   }
-  if (!to.empty()) websockets_.broadcast(to, websockets_.encodeText(json));  // encoded once
+  // Observers first: a plugin that follows the room (assist, share_tokens) hears of an event no
+  // later than the members do, so nothing a member sends in answer overtakes it.
   event_observers_.call(room_id, json);
+  if (!to.empty()) websockets_.broadcast(to, websockets_.encodeText(json));  // encoded once
 }
 
 void RoomDirectory::broadcast(const std::string& room_id, const std::string& json,

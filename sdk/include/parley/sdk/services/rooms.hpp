@@ -91,10 +91,10 @@ class PARLEY_SDK_API RoomsService {
   // interviewer_question and the bus room.question). Returns why it was refused, or nothing.
   virtual std::optional<std::string> ask(const std::string& room_id, const std::string& question,
                                          const std::string& session_id) = 0;
-  // Since SDK 1.2: sees every event delivered to the room on this instance, after delivery: its
-  // own broadcasts and those from other instances (deliverLocal) alike, so a plugin can follow
-  // what happens in a room wherever it happened. Called on the delivering thread: post to a scope
-  // rather than work there.
+  // Since SDK 1.2: sees every event delivered to the room on this instance, just before its
+  // members get it: its own broadcasts and those from other instances (deliverLocal) alike, so a
+  // plugin can follow what happens in a room wherever it happened, and hears of it no later than
+  // the members. Called on the delivering thread: post to a scope rather than work there.
   using EventObserver = std::function<void(const std::string& room_id, const std::string& json)>;
   virtual Registration onEvent(EventObserver observer) = 0;
 };
