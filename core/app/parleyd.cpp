@@ -169,9 +169,21 @@ class Parleyd : public Poco::Util::ServerApplication {
                 << "  curl -H 'Authorization: Bearer " << settings.auth.operator_tokens[0]
                 << "' http://" << settings.http.host << ":" << server.port()
                 << "/api/system/metrics\n";
-    else
+    // A page at / (the console plugin): the link logs the browser in. The token rides in the
+    // fragment, which browsers never send, so it reaches no log.
+    const bool console = router.match("GET", "/").outcome == Router::Outcome::kFound;
+    const std::string& host = settings.http.host;
+    const std::string page = "http://" +
+                             (host == "0.0.0.0" || host == "::" ? std::string("127.0.0.1") : host) +
+                             ":" + std::to_string(server.port()) + "/";
+    if (generated_token && console)
+      std::cout << "Open the console: " << page << "#token=" << settings.auth.operator_tokens[0]
+                << "\n";
+    if (!generated_token)
       std::cout << "Authenticate with 'Authorization: Bearer <token>': one of "
                    "auth.operator_tokens, or a JWT signed with the configured key.\n";
+    if (!generated_token && console)
+      std::cout << "Console: " << page << " (it asks for a token, or add #token=<token>)\n";
     std::cout.flush();
 
     waitForTerminationRequest();

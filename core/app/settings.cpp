@@ -21,7 +21,7 @@ using sdk::ConfigKey;
 using sdk::ConfigType;
 
 // Every plugin that works without outside services; those needing Redis or API keys are opt-in.
-constexpr const char* kDefaultPlugins = "rooms, deepgram, answers, assist, share_tokens";
+constexpr const char* kDefaultPlugins = "rooms, deepgram, answers, assist, share_tokens, console";
 
 std::string envName(const std::string& key) {
   std::string out = "PARLEY_";

@@ -67,6 +67,10 @@ TEST_F(Installed, InstalledServerStartsOnInstalledConfig) {
             {}, prefix_ + "/bin/parleyd");
   EXPECT_EQ(get(p.port(), "/healthz").status, 200);
   EXPECT_EQ(get(p.port(), "/readyz").status, 200);
+  // The console's pages, from share/parley/console of the installation.
+  EXPECT_TRUE(fs::exists(prefix_ + "/share/parley/console/index.html"));
+  EXPECT_EQ(get(p.port(), "/").status, 200);
+  EXPECT_EQ(get(p.port(), "/console/vendor/uplot/LICENSE").status, 200);
   EXPECT_EQ(p.terminate(), 0);
 }
 

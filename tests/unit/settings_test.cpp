@@ -93,8 +93,8 @@ TEST_F(SettingsTest, EmbeddedDefaultsWithoutAFile) {
   EXPECT_TRUE(s.auth.hs256_secret.empty());
   EXPECT_EQ(s.log_level, "information");
   EXPECT_EQ(s.shutdown_deadline_ms, 10000);
-  EXPECT_EQ(s.plugins_load,
-            (std::vector<std::string>{"rooms", "deepgram", "answers", "assist", "share_tokens"}))
+  EXPECT_EQ(s.plugins_load, (std::vector<std::string>{"rooms", "deepgram", "answers", "assist",
+                                                      "share_tokens", "console"}))
       << "every plugin needing no outside service";
   EXPECT_TRUE(s.plugins_optional.empty());
   EXPECT_TRUE(s.plugin_sections.empty());

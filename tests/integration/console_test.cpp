@@ -1,0 +1,140 @@
+// The web console, end to end: parleyd on its embedded defaults serves the pages, and Debian's
+// Chromium, driven by tests/browser/console_check.js (playwright-core), uses them as people
+// would: an interviewer and a candidate in one room, a read-only viewer, the dashboard.
+#include <gtest/gtest.h>
+#include <parley/sdk/json.hpp>
+
+#include <filesystem>
+#include <regex>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/parleyd_process.hpp"
+
+namespace parley::test {
+namespace {
+
+namespace json = sdk::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// The link parleyd prints at start-up on its embedded defaults.
+std::string consoleLink(const Parleyd& p) {
+  static const std::regex kLink("Open the console: (http://\\S+/#token=[0-9a-f]+)");
+  std::smatch m;
+  waitFor([&] { return std::regex_search(p.out(), kLink); }, milliseconds(5000));
+  const std::string out = p.out();
+  return std::regex_search(out, m, kLink) ? m[1].str() : std::string();
+}
+
+TEST(Console, ServesItsFilesWithValidatorsAndAStrictPolicy) {
+  Parleyd p({});
+  const HttpResult page = get(p.port(), "/");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.header("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("<title>Parley"), std::string::npos);
+  EXPECT_EQ(page.header("X-Content-Type-Options"), "nosniff");
+  const std::string csp = page.header("Content-Security-Policy");
+  EXPECT_NE(csp.find("script-src 'self'"), std::string::npos) << csp;
+  EXPECT_NE(csp.find("default-src 'none'"), std::string::npos) << csp;
+  EXPECT_EQ(csp.find("unsafe"), std::string::npos) << csp;
+
+  const std::string etag = page.header("ETag");
+  ASSERT_FALSE(etag.empty());
+  const HttpResult again = get(p.port(), "/", {{"If-None-Match", etag}});
+  EXPECT_EQ(again.status, 304);
+  EXPECT_TRUE(again.body.empty());
+
+  const HttpResult script = get(p.port(), "/console/js/room.js");
+  EXPECT_EQ(script.status, 200);
+  EXPECT_EQ(script.header("Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(get(p.port(), "/dashboard").status, 200);
+  EXPECT_EQ(get(p.port(), "/console/vendor/uplot/LICENSE").status, 200);
+  const HttpResult missing = get(p.port(), "/console/nope.js");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.header("Content-Type"), "application/json");
+  EXPECT_EQ(get(p.port(), "/console/../etc/passwd").status, 404);
+}
+
+TEST(Console, AStartUpLineCarriesTheTokenOnlyInTheFragment) {
+  Parleyd p({});
+  const std::string link = consoleLink(p);
+  ASSERT_FALSE(link.empty()) << p.out();
+  EXPECT_EQ(link.rfind("http://127.0.0.1:" + std::to_string(p.port()) + "/#token=", 0), 0u);
+  // With tokens configured, it points at the console without one.
+  Parleyd q({"-D", "auth.operator_tokens=operator-secret-token"});
+  EXPECT_TRUE(
+      waitFor([&] { return q.out().find("Console: http://127.0.0.1:") != std::string::npos; },
+              milliseconds(5000)))
+      << q.out();
+  EXPECT_EQ(q.out().find("operator-secret-token"), std::string::npos);
+}
+
+TEST(Console, AnInterviewInTheBrowser) {
+  Parleyd p({});
+  const std::string link = consoleLink(p);
+  ASSERT_FALSE(link.empty()) << p.out();
+  const std::string token = link.substr(link.find("#token=") + 7);
+  const std::string base = link.substr(0, link.find("/#token="));
+
+  // Screenshots for docs/: PARLEY_SCREENSHOTS_DIR=docs/screenshots refreshes the README's.
+  const char* shots_env = std::getenv("PARLEY_SCREENSHOTS_DIR");
+  const std::string shots =
+      shots_env ? shots_env : std::string(PARLEY_BINARY_DIR) + "/tests/browser/screenshots";
+  std::filesystem::create_directories(shots);
+  const RunResult run =
+      runCommand({PARLEY_NODE, std::string(PARLEY_BINARY_DIR) + "/tests/browser/console_check.js",
+                  "--link", link, "--shots", shots},
+                 {}, seconds(240));
+  json::Value seen;
+  ASSERT_TRUE(json::parse(run.out, seen)) << run.out << run.err;
+  ASSERT_EQ(run.exit_code, 0) << seen["failure"].asString() << "\n" << run.err;
+
+  // The token moved from the address bar to the tab's sessionStorage.
+  EXPECT_EQ(seen["address_after_link"].asString(), base + "/");
+  EXPECT_EQ(seen["token_in_session_storage"].asString(), token);
+  EXPECT_EQ(seen["candidate_room"].asString(), seen["room"].asString());
+  EXPECT_EQ(seen["candidate_mic_note"].asString().empty(), false);
+
+  // The candidate typed an answer; the interviewer saw it as a turn.
+  EXPECT_EQ(seen["interviewer_transcript"].asString(),
+            "Candidate: I led the migration of our billing service and cut the deploy time in "
+            "half");
+
+  // Both saw the first suggestion stream to completion; the second was cancelled by the third.
+  for (const char* who : {"interviewer", "candidate"}) {
+    const std::string w = who;
+    EXPECT_EQ(seen["q1_" + w]["state"].asString(), "completed") << who;
+    EXPECT_GT(seen["q1_" + w]["text"].asString().size(), 50u) << who;
+    EXPECT_EQ(seen["q2_" + w]["state"].asString(), "cancelled") << who;
+    EXPECT_EQ(seen["q3_" + w]["state"].asString(), "completed") << who;
+  }
+  EXPECT_EQ(seen["q1_interviewer"]["text"].asString(), seen["q1_candidate"]["text"].asString());
+
+  // The read-only link: the secret left the address bar; the viewer is in the room, cannot ask.
+  EXPECT_TRUE(seen["share_link_has_token"].asBool());
+  EXPECT_EQ(seen["viewer_address"].asString(), base + "/");
+  EXPECT_EQ(seen["viewer_room"].asString(), seen["room"].asString());
+  EXPECT_EQ(seen["viewer_question"].asString(),
+            "What is the hardest bug you have fixed and how did you find it");
+  EXPECT_TRUE(seen["viewer_ask_disabled"].asBool());
+  EXPECT_EQ(seen["viewer_refusal"].asString().rfind("Refused:", 0), 0u);
+  EXPECT_NE(seen["viewer_refusal"].asString().find("forbidden"), std::string::npos);
+
+  // The dashboard: four charts with their series drawn; the server's connection count.
+  const json::Value& pixels = seen["dashboard_chart_pixels"];
+  ASSERT_EQ(pixels.size(), 4u);
+  for (std::size_t i = 0; i < pixels.size(); ++i)
+    EXPECT_GT(pixels[i].asInt(), 100) << "chart " << i;
+  EXPECT_EQ(seen["dashboard_connections"].asInt(), 3);  // interviewer, candidate, viewer
+  EXPECT_EQ(seen["dashboard_connections"].asInt(), seen["metrics_connections"].asInt());
+  EXPECT_EQ(seen["dashboard_plugins"].asInt(), 6);
+  EXPECT_EQ(seen["dashboard_ready"].asString(), "ready");
+
+  EXPECT_EQ(seen["console_errors"].size(), 0u) << run.out;
+  EXPECT_EQ(seen["csp_violations"].size(), 0u) << run.out;
+  for (const char* shot : {"console-room.png", "console-viewer.png", "console-dashboard.png"})
+    EXPECT_TRUE(std::filesystem::exists(shots + "/" + shot)) << shot;
+}
+
+}  // namespace
+}  // namespace parley::test
