@@ -1,7 +1,8 @@
 // Drives Debian's Chromium through the web console against a running parleyd, as people would
 // use it, and prints what they would see as one JSON object; tests/integration/console_test.cpp
 // starts parleyd, runs this, and checks the observations.
-//   node console_check.js --link 'http://127.0.0.1:PORT/#token=T' --shots DIR
+//   node console_check.js --link 'http://127.0.0.1:PORT/#token=T' [--shots DIR]
+//        [--restart-signal FILE]  (prints RESTART-NOW, waits for FILE, checks the pages recover)
 "use strict";
 const { chromium } = require("playwright-core");
 
@@ -155,10 +156,36 @@ async function main() {
     observed.dashboard_ready = await dashboard.textContent("#ready");
     step("dashboard drawn");
 
+    if (args["restart-signal"]) {
+      // The test restarts parleyd (same port, same token, same state) once it reads this line.
+      console.log("RESTART-NOW");
+      const fs = require("fs");
+      const until = Date.now() + 60000;
+      while (!fs.existsSync(args["restart-signal"]) && Date.now() < until) await dashboard.waitForTimeout(100);
+      // The dashboard says the counters were reset; the room pages come back by themselves.
+      await dashboard.waitForSelector("#restarts:not([hidden])", WAIT);
+      observed.restart_notice = await dashboard.textContent("#restarts");
+      for (const [who, page] of [["interviewer", interviewer], ["candidate", candidate], ["viewer", viewer]]) {
+        await page.waitForSelector('#status[data-state="open"]', { timeout: 40000 });
+        observed[`${who}_room_after_restart`] = await page.textContent("#room-label");
+      }
+      await dashboard.waitForFunction(
+        () => document.getElementById("now-ws_connections_active").textContent === "3", null, WAIT);
+      await dashboard.waitForSelector('#status[data-state="live"]', WAIT);
+      observed.dashboard_connections_after_restart = Number(await dashboard.textContent("#now-ws_connections_active"));
+      // A question after the restart still streams to both.
+      const q4 = "Why do you want to work on this team in particular";
+      await ask(interviewer, q4);
+      observed.q4_candidate = await answerState(candidate, q4);
+      step("restart survived");
+    }
+
     if (args.shots) {
       await interviewer.screenshot({ path: `${args.shots}/console-room.png`, fullPage: true });
       await viewer.screenshot({ path: `${args.shots}/console-viewer.png`, fullPage: true });
       await dashboard.screenshot({ path: `${args.shots}/console-dashboard.png`, fullPage: true });
+      await candidate.setViewportSize({ width: 390, height: 844 });
+      await candidate.screenshot({ path: `${args.shots}/console-candidate-phone.png`, fullPage: true });
       step("screenshots taken");
     }
   } finally {
@@ -166,6 +193,7 @@ async function main() {
   }
 }
 
+// The observations are the last line of the output.
 main().then(
   () => console.log(JSON.stringify(observed)),
   (e) => {

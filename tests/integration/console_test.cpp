@@ -70,24 +70,43 @@ TEST(Console, AStartUpLineCarriesTheTokenOnlyInTheFragment) {
 }
 
 TEST(Console, AnInterviewInTheBrowser) {
-  Parleyd p({});
-  const std::string link = consoleLink(p);
-  ASSERT_FALSE(link.empty()) << p.out();
+  // One state directory for both runs of parleyd, as a deployment has: share links outlive a
+  // restart.
+  TempDir state("console-state");
+  TempDir signal("console-signal");
+  const Env env = {{"STATE_DIRECTORY", state.path()}};
+  auto p = std::make_unique<Parleyd>(std::vector<std::string>{}, env);
+  const std::string link = consoleLink(*p);
+  ASSERT_FALSE(link.empty()) << p->out();
   const std::string token = link.substr(link.find("#token=") + 7);
   const std::string base = link.substr(0, link.find("/#token="));
+  const std::uint16_t port = p->port();
 
   // Screenshots for docs/: PARLEY_SCREENSHOTS_DIR=docs/screenshots refreshes the README's.
   const char* shots_env = std::getenv("PARLEY_SCREENSHOTS_DIR");
   const std::string shots =
       shots_env ? shots_env : std::string(PARLEY_BINARY_DIR) + "/tests/browser/screenshots";
   std::filesystem::create_directories(shots);
-  const RunResult run =
-      runCommand({PARLEY_NODE, std::string(PARLEY_BINARY_DIR) + "/tests/browser/console_check.js",
-                  "--link", link, "--shots", shots},
-                 {}, seconds(240));
+  const std::string restart_file = signal.path() + "/restarted";
+  Background browser({PARLEY_NODE,
+                      std::string(PARLEY_BINARY_DIR) + "/tests/browser/console_check.js", "--link",
+                      link, "--shots", shots, "--restart-signal", restart_file});
+
+  // Mid-way, parleyd restarts on the same port with the same token: the pages must recover.
+  if (browser.waitForOut("RESTART-NOW", milliseconds(180000))) {
+    EXPECT_EQ(p->terminate(), 0);
+    p = std::make_unique<Parleyd>(
+        std::vector<std::string>{"-D", "http.port=" + std::to_string(port), "-D",
+                                 "auth.operator_tokens=" + token},
+        env);
+    writeFile(restart_file, "");
+  }
+  ASSERT_TRUE(browser.waitForOut("{\"console_errors\"", milliseconds(120000)))
+      << browser.out() << browser.err();
+  const std::string out = browser.out();
   json::Value seen;
-  ASSERT_TRUE(json::parse(run.out, seen)) << run.out << run.err;
-  ASSERT_EQ(run.exit_code, 0) << seen["failure"].asString() << "\n" << run.err;
+  ASSERT_TRUE(json::parse(out.substr(out.rfind("{\"console_errors\"")), seen)) << out;
+  ASSERT_TRUE(seen["failure"].isNull()) << seen["failure"].asString() << "\n" << browser.err();
 
   // The token moved from the address bar to the tab's sessionStorage.
   EXPECT_EQ(seen["address_after_link"].asString(), base + "/");
@@ -130,9 +149,19 @@ TEST(Console, AnInterviewInTheBrowser) {
   EXPECT_EQ(seen["dashboard_plugins"].asInt(), 6);
   EXPECT_EQ(seen["dashboard_ready"].asString(), "ready");
 
-  EXPECT_EQ(seen["console_errors"].size(), 0u) << run.out;
-  EXPECT_EQ(seen["csp_violations"].size(), 0u) << run.out;
-  for (const char* shot : {"console-room.png", "console-viewer.png", "console-dashboard.png"})
+  // After the restart: the dashboard said so, and every page reconnected to its room.
+  EXPECT_NE(seen["restart_notice"].asString().find("restarted"), std::string::npos);
+  for (const char* who : {"interviewer", "candidate", "viewer"})
+    EXPECT_EQ(seen[std::string(who) + "_room_after_restart"].asString(), seen["room"].asString())
+        << who;
+  EXPECT_EQ(seen["dashboard_connections_after_restart"].asInt(), 3);
+  EXPECT_EQ(seen["q4_candidate"]["state"].asString(), "completed");
+
+  // Each console error or CSP violation is listed in the output.
+  EXPECT_EQ(seen["console_errors"].size(), 0u) << out;
+  EXPECT_EQ(seen["csp_violations"].size(), 0u) << out;
+  for (const char* shot : {"console-room.png", "console-viewer.png", "console-dashboard.png",
+                           "console-candidate-phone.png"})
     EXPECT_TRUE(std::filesystem::exists(shots + "/" + shot)) << shot;
 }
 

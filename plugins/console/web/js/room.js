@@ -51,6 +51,7 @@ function join({ participant, roomId, profile = "", share = "" }) {
   $("join").hidden = true;
   $("room").hidden = false;
   $("me").textContent = participant;
+  $("room").dataset.participant = participant;
   const viewer = participant === "viewer";
   for (const id of ["copy-invite", "share"]) $(id).hidden = viewer;
   $("speak-card").hidden = participant !== "candidate";
