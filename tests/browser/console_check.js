@@ -3,6 +3,7 @@
 // starts parleyd, runs this, and checks the observations.
 //   node console_check.js --link 'http://127.0.0.1:PORT/#token=T' [--shots DIR]
 //        [--restart-signal FILE]  (prints RESTART-NOW, waits for FILE, checks the pages recover)
+//   node console_check.js --link ... --scenario microphone   (parleyd transcribing with Deepgram)
 "use strict";
 const { chromium } = require("playwright-core");
 
@@ -74,12 +75,31 @@ async function coloredPixels(page) {
   }));
 }
 
+// Deepgram mode: the candidate's microphone (Chromium's fake device) streams as PCM; the fake
+// Deepgram "hears" its script; the interviewer sees the turn.
+async function speakThroughTheMicrophone(browser) {
+  const interviewer = await newPage(browser, link.href, "interviewer");
+  const room = await join(interviewer, "interviewer");
+  const candidate = await newPage(browser, `${base}/#token=${token}&room=${room}`, "candidate");
+  await join(candidate, "candidate");
+  await candidate.waitForFunction(() => document.getElementById("mic-note").textContent.includes("server"), null, WAIT);
+  observed.candidate_mic_note = await candidate.textContent("#mic-note");
+  await candidate.click("#mic");
+  observed.mic_pressed = await candidate.getAttribute("#mic", "aria-pressed");
+  await interviewer.waitForSelector('#turns li[data-participant="candidate"]', WAIT);
+  observed.interviewer_transcript = await interviewer.textContent('#turns li[data-participant="candidate"]');
+  await candidate.click("#mic");
+  observed.mic_released = await candidate.getAttribute("#mic", "aria-pressed");
+  step("spoken turn seen");
+}
+
 async function main() {
   const browser = await chromium.launch({
     executablePath: process.env.PARLEY_CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"],
   });
   try {
+    if (args.scenario === "microphone") return await speakThroughTheMicrophone(browser);
     // The start-up link logs in; the token leaves the address bar for sessionStorage.
     const interviewer = await newPage(browser, link.href, "interviewer");
     observed.address_after_link = interviewer.url();

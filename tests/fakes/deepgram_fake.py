@@ -375,7 +375,8 @@ async def on_audio(ws, fake, stream, data):
         return True
     await send(ws, *stream.add_audio(data))
     if stream.frames % 10 == 0:
-        fake.log("audio", stream=stream.number, bytes=stream.bytes, frames=stream.frames)
+        fake.log("audio", stream=stream.number, bytes=stream.bytes, frames=stream.frames,
+                 monotonic=time.monotonic())
     if fake.args.slow_read:
         # Not reading meanwhile lets the library's queue (max_queue=1) and the small kernel
         # buffers fill, so a client sending faster than this rate is pushed back by TCP. The

@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <regex>
 
+#include "tests/support/fakes.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/parleyd_process.hpp"
+#include "tests/support/speech.hpp"
 
 namespace parley::test {
 namespace {
@@ -163,6 +165,48 @@ TEST(Console, AnInterviewInTheBrowser) {
   for (const char* shot : {"console-room.png", "console-viewer.png", "console-dashboard.png",
                            "console-candidate-phone.png"})
     EXPECT_TRUE(std::filesystem::exists(shots + "/" + shot)) << shot;
+}
+
+TEST(Console, TheCandidatesMicrophoneStreamsAs16kHzPcmInDeepgramMode) {
+  TempDir dir("console-deepgram");
+  const std::string script = dir.path() + "/script.json";
+  writeFile(script, deepgramScript({"we cut the deploy time in half last year"}));
+  FakeServer deepgram("deepgram_fake.py", {"--api-key", "test-key", "--script", script});
+  const std::string token = "console-operator-token";
+  Parleyd p(
+      {"-D", "auth.operator_tokens=" + token, "-D", "plugins.deepgram.api_key=test-key", "-D",
+       "plugins.deepgram.url=ws://127.0.0.1:" + std::to_string(deepgram.port()) + "/v1/listen",
+       "-D", "plugins.deepgram.silence_ms=300"});
+  const std::string link = "http://127.0.0.1:" + std::to_string(p.port()) + "/#token=" + token;
+  const RunResult run =
+      runCommand({PARLEY_NODE, std::string(PARLEY_BINARY_DIR) + "/tests/browser/console_check.js",
+                  "--link", link, "--scenario", "microphone"},
+                 {}, seconds(120));
+  json::Value seen;
+  ASSERT_TRUE(json::parse(run.out.substr(run.out.rfind("{\"console_errors\"")), seen)) << run.out;
+  ASSERT_TRUE(seen["failure"].isNull()) << seen["failure"].asString() << "\n" << run.err;
+
+  EXPECT_NE(seen["candidate_mic_note"].asString().find("server"), std::string::npos);
+  EXPECT_EQ(seen["mic_pressed"].asString(), "true");
+  EXPECT_EQ(seen["mic_released"].asString(), "false");
+  // The fake Deepgram heard the script only because audio came in at the real-time rate.
+  EXPECT_EQ(seen["interviewer_transcript"].asString(),
+            "Candidate: we cut the deploy time in half last year");
+
+  // What reached Deepgram: 40 ms frames of 16-bit PCM at 16 kHz (32,000 bytes a second).
+  std::vector<json::Value> audio = deepgram.events("audio");
+  ASSERT_GE(audio.size(), 3u);
+  const json::Value& first = audio.front();
+  const json::Value* last = &audio.front();
+  for (const auto& a : audio)
+    if (a["monotonic"].isNumber()) last = &a;
+  EXPECT_EQ(first["bytes"].asInt(), first["frames"].asInt() * 1280);
+  const double seconds_between = (*last)["monotonic"].asNumber() - first["monotonic"].asNumber();
+  ASSERT_GT(seconds_between, 1.0);
+  const double rate = ((*last)["bytes"].asInt() - first["bytes"].asInt()) / seconds_between;
+  EXPECT_NEAR(rate, 32000, 32000 * 0.15) << "bytes per second";
+  EXPECT_EQ(seen["console_errors"].size(), 0u) << run.out;
+  EXPECT_EQ(seen["csp_violations"].size(), 0u) << run.out;
 }
 
 }  // namespace
