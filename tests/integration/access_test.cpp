@@ -93,6 +93,26 @@ TEST(Access, OpenModeLetsAnyValidTokenJoinAnyRoom) {
   EXPECT_EQ(upgrade(p, "not-a-token", kRoom, "candidate"), 401);
 }
 
+TEST(Access, AnAssistIntensityOutsideOneToThreeIsRefusedBeforeTheUpgrade) {
+  Parleyd p(args("open"));
+  for (const char* bad : {"abc", "0", "4", "", "2x"}) {
+    try {
+      WsClient::connect(p.port(),
+                        path(kOperatorToken, kRoom, "candidate") + "&assist_intensity=" + bad);
+      ADD_FAILURE() << "upgraded with assist_intensity=" << bad;
+    } catch (const WsRefused& r) {
+      EXPECT_EQ(r.status, 400) << bad;
+      EXPECT_NE(r.body.find("assist_intensity must be 1, 2 or 3"), std::string::npos) << r.body;
+    }
+  }
+  WsClient ok =
+      WsClient::connect(p.port(), path(kOperatorToken, kRoom, "candidate") + "&assist_intensity=3");
+  std::string sync;
+  for (int i = 0; i < 5 && sync.find("\"sync_state\"") == std::string::npos; ++i)
+    sync = ok.readText().payload;
+  EXPECT_NE(sync.find("\"assist_intensity\":3"), std::string::npos) << sync;
+}
+
 // Sends `message` and expects error {code: forbidden}, the session still answering pings.
 void refused(WsClient& c, const std::string& message, bool binary = false) {
   SCOPED_TRACE(binary ? "audio" : message);

@@ -134,7 +134,11 @@ class RoomsPlugin final : public Plugin {
     const std::string& p = a.participant;
     if (p != "candidate" && p != "interviewer" && p != "viewer")
       return Grant::refuse(400, "bad_request",
-                           "participant must be candidate or interviewer, not '" + p + "'");
+                           "participant must be candidate, interviewer or viewer, not '" + p + "'");
+    for (const auto& [name, value] : a.request.query)
+      if (name == "assist_intensity" && value != "1" && value != "2" && value != "3")
+        return Grant::refuse(400, "bad_request",
+                             "assist_intensity must be 1, 2 or 3, not '" + value + "'");
     if (!claims_mode_ || a.is_operator) return Grant::allow(a.subject);
     std::string room;
     for (const auto& [name, value] : a.request.query)
@@ -163,11 +167,8 @@ Member::Member(RoomsPlugin& plugin, const SessionPtr& session)
     room_ = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
     session_.send(event("room_assigned", {{"room_id", room_}}, info.id));
   }
-  int intensity = 2;
-  try {
-    intensity = std::clamp(std::stoi(info.param("assist_intensity", "2")), 1, 3);
-  } catch (const std::exception&) {
-  }
+  // Checked at admission: absent, or 1, 2 or 3.
+  const int intensity = info.param("assist_intensity", "2")[0] - '0';
   if (plugin_.directory_->join(room_, session, intensity) == 1) plugin_.rooms_->add(1);
 
   session_.send(plugin_.directory_->syncStateJson(room_, info.id));
