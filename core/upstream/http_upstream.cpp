@@ -1,6 +1,7 @@
 // One HTTP/1.1 request whose response streams in: the head first, then the body as it arrives
 // (de-chunked), then how it ended. One request per connection (Connection: close).
 #include "core/net/scope.hpp"
+#include "core/upstream/entry.hpp"
 #include "core/upstream/response_parser.hpp"
 #include "core/upstream/upstream_client.hpp"
 
@@ -187,21 +188,13 @@ std::unique_ptr<sdk::HttpExchange> UpstreamClient::http(net::LoopScope& scope,
     error = "an HTTP URL is http:// or https://", endpoint.reset();
   if (!endpoint) {
     auto failed = std::make_unique<HttpHandle>(nullptr, scope.loop());
-    scope.post([live = failed->live, on_done = std::move(callbacks.on_done), error] {
-      sdk::UpstreamResult r;
-      r.kind = sdk::UpstreamResult::Kind::kConnect;
-      r.message = error;
-      if (*live && on_done) on_done(r);
-    });
+    reportRefusal(scope, failed->live, std::move(callbacks.on_done), error);
     return failed;
   }
   auto up = std::make_shared<HttpUpstream>(*this, scope, std::move(*endpoint), std::move(request),
                                            std::move(callbacks));
   auto handle = std::make_unique<HttpHandle>(up, scope.loop());
-  if (scope.here())
-    up->start();
-  else
-    scope.post([up] { up->start(); });
+  startOnScope(scope, up);
   return handle;
 }
 

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include "core/net/scope.hpp"
+#include "core/upstream/entry.hpp"
 #include "core/upstream/response_parser.hpp"
 #include "core/upstream/upstream_client.hpp"
 #include "core/ws/frame.hpp"
@@ -326,23 +327,14 @@ std::unique_ptr<sdk::WebSocketClient> UpstreamClient::webSocket(net::LoopScope& 
   if (endpoint && endpoint->scheme != "ws" && endpoint->scheme != "wss")
     error = "a websocket URL is ws:// or wss://", endpoint.reset();
   if (!endpoint) {
-    // Reported like any failure: on the scope, after this call returns.
     auto failed = std::make_unique<FailedWs>();
-    scope.post([live = failed->live, on_close = std::move(callbacks.on_close), error] {
-      sdk::UpstreamResult r;
-      r.kind = sdk::UpstreamResult::Kind::kConnect;
-      r.message = error;
-      if (*live && on_close) on_close(r);
-    });
+    reportRefusal(scope, failed->live, std::move(callbacks.on_close), error);
     return failed;
   }
   auto up = std::make_shared<WsUpstream>(*this, scope, std::move(*endpoint), std::move(request),
                                          std::move(callbacks));
   auto handle = std::make_unique<WsHandle>(up, scope.loop());
-  if (scope.here())
-    up->start();
-  else
-    scope.post([up] { up->start(); });
+  startOnScope(scope, up);
   return handle;
 }
 
