@@ -96,6 +96,27 @@ TEST(Fanout, EveryMemberOnEveryInstanceGetsEachEventOnceInOrder) {
   EXPECT_EQ(ma->getValue<int>("fanout_publish_failures"), 0);
 }
 
+// Threads of a running process, from /proc.
+int threadsOf(pid_t pid) {
+  const std::string status = readFile("/proc/" + std::to_string(pid) + "/status");
+  const auto at = status.find("Threads:");
+  return at == std::string::npos ? -1 : std::stoi(status.substr(at + 8));
+}
+
+TEST(Fanout, ItsConnectionsLiveOnTheEventLoopsWithNoThreadOfTheirOwn) {
+  RedisServer redis;
+  Parleyd alone({"-D", std::string("auth.operator_tokens=") + kOperatorToken, "-D",
+                 "plugins.load=rooms"});
+  Parleyd fanned(instanceArgs(redis.port()));
+  WsClient on_alone = member(alone), on_fanned = member(fanned);
+  // Both of its connections are up: it subscribed, and a room event went through Redis.
+  ASSERT_TRUE(waitFor([&] { return redis.subscribers(kRoom) == 1; }, std::chrono::seconds(5)));
+  ask(on_fanned, "Threads", 1);
+  ASSERT_EQ(questions(on_fanned, 1, std::chrono::seconds(5)).size(), 1u);
+  EXPECT_EQ(threadsOf(fanned.pid()), threadsOf(alone.pid()));
+  EXPECT_GT(threadsOf(alone.pid()), 0);
+}
+
 TEST(Fanout, RejoiningOnAnotherInstanceFindsTheRoomsState) {
   RedisServer redis;
   Parleyd a(instanceArgs(redis.port())), b(instanceArgs(redis.port()));

@@ -125,11 +125,12 @@ class FanoutRedis : public Plugin {
                                 "their published_at was implausible (clock skew).",
                                 unsampled_));
 
-    publisher_ =
-        std::make_unique<Publisher>(redis, static_cast<std::size_t>(cfg.getInt("max_in_flight")),
-                                    ctx.log(), publish_ms_, failures_);
+    // Each connection on a scope of its own (the scopes spread over the event loops).
+    publisher_ = std::make_unique<Publisher>(ctx.scopes().create(), redis,
+                                             static_cast<std::size_t>(cfg.getInt("max_in_flight")),
+                                             ctx.log(), publish_ms_, failures_);
     subscriber_ = std::make_unique<Subscriber>(
-        redis, ctx.log(),
+        ctx.scopes().create(), redis, ctx.log(),
         [this](const std::string& channel) { return rooms_->localMembers(roomOf(channel)) > 0; },
         [this](const std::string& ch, const std::string& msg) { receive(ch, msg); });
     const std::chrono::seconds ttl(cfg.getInt("state_ttl_sec"));
@@ -151,11 +152,8 @@ class FanoutRedis : public Plugin {
         [this](const std::string& room, const std::string& json) { publish(room, json); }));
   }
 
-  void stop() override {
-    regs_.clear();
-    if (subscriber_) subscriber_->stop();
-    if (publisher_) publisher_->stop();
-  }
+  // By now the core has closed the connections' scopes: nothing of them runs any more.
+  void stop() override { regs_.clear(); }
 
   Health health() const override {
     if (!required_ || !publisher_ || (publisher_->connected() && subscriber_->connected()))
@@ -270,7 +268,7 @@ class FanoutRedis : public Plugin {
   std::shared_ptr<Counter> unsampled_ = std::make_shared<Counter>();
   double max_skew_s_ = 1;
   double max_delay_s_ = 60;
-  // The subscriber thread's alone.
+  // The subscriber's scope's alone.
   std::chrono::steady_clock::time_point last_drop_log_{};
   std::uint64_t drops_unlogged_ = 0;
   std::unique_ptr<Publisher> publisher_;

@@ -1,8 +1,5 @@
 #include "subscriber.hpp"
 
-#include <poll.h>
-#include <unistd.h>
-
 #include <vector>
 
 namespace parley::fanout {
@@ -30,39 +27,49 @@ Subscriptions::Plan Subscriptions::plan(std::set<std::string>& active, const Ser
   return plan;
 }
 
-Subscriber::Subscriber(RedisSettings settings, sdk::Logger& log, Subscriptions::Serves serves,
-                       OnMessage on_message)
-    : settings_(std::move(settings)),
-      log_(log),
+Subscriber::Subscriber(std::shared_ptr<sdk::Scope> scope, RedisSettings settings, sdk::Logger& log,
+                       Subscriptions::Serves serves, OnMessage on_message)
+    : log_(log),
       serves_(std::move(serves)),
-      on_message_(std::move(on_message)) {}
-
-Subscriber::~Subscriber() {
-  stop();
-}
-
-void Subscriber::start() {
-  thread_ = std::thread([this] { run(); });
-}
-
-void Subscriber::stop() {
-  stopping_ = true;
-  wake_.signal();
-  if (thread_.joinable()) thread_.join();
-}
+      on_message_(std::move(on_message)),
+      connection_(std::move(scope), std::move(settings),
+                  {[this](redisContext* c) { connected(c); },
+                   [this](redisContext* c) { return readReplies(c); },
+                   [this](redisContext* c) { return writePending(c); },
+                   [this](const std::string& why) { lost(why); }}) {}
 
 void Subscriber::touch(const std::string& channel) {
   subscriptions_.touch(channel);
-  wake_.signal();
+  // One look for a burst of membership changes.
+  if (!reconcile_posted_.exchange(true))
+    connection_.scope().post([this] {
+      reconcile_posted_ = false;
+      if (context_) reconcile(false);
+    });
 }
 
-bool Subscriber::reconcile(redisContext* c, std::set<std::string>& active, bool reconnected) {
-  const Subscriptions::Plan plan = subscriptions_.plan(active, serves_, reconnected);
-  for (const auto& ch : plan.join) redisAppendCommand(c, "SUBSCRIBE %b", ch.data(), ch.size());
-  for (const auto& ch : plan.leave) redisAppendCommand(c, "UNSUBSCRIBE %b", ch.data(), ch.size());
+void Subscriber::connected(redisContext* c) {
+  if (in_outage_) log_.info("Redis subscriber reconnected to " + connection_.settings().where());
+  in_outage_ = false;
+  context_ = c;
+  connected_ = true;
+  active_.clear();
+  reconcile(true);
+}
+
+void Subscriber::reconcile(bool reconnected) {
+  const Subscriptions::Plan plan = subscriptions_.plan(active_, serves_, reconnected);
+  for (const auto& ch : plan.join)
+    redisAppendCommand(context_, "SUBSCRIBE %b", ch.data(), ch.size());
+  for (const auto& ch : plan.leave)
+    redisAppendCommand(context_, "UNSUBSCRIBE %b", ch.data(), ch.size());
+  if (!plan.join.empty() || !plan.leave.empty()) connection_.wantWrite(true);
+}
+
+bool Subscriber::writePending(redisContext* c) {
   int done = 0;
-  while (!done)
-    if (redisBufferWrite(c, &done) != REDIS_OK) return false;
+  if (redisBufferWrite(c, &done) != REDIS_OK) return false;
+  if (done) connection_.wantWrite(false);
   return true;
 }
 
@@ -81,42 +88,11 @@ bool Subscriber::readReplies(redisContext* c) {
   return c->err == 0;
 }
 
-void Subscriber::run() {
-  Reconnection pace(settings_.reconnect_max);
-  bool in_outage = false;
-  while (!stopping_) {
-    std::string error;
-    RedisContext c = connectRedis(settings_, error);
-    if (!c) {
-      if (!in_outage) log_.warning("Redis subscriber: " + error + "; retrying");
-      in_outage = true;
-      pace.failed(wake_);
-      continue;
-    }
-    if (in_outage) log_.info("Redis subscriber reconnected to " + settings_.where());
-    in_outage = false;
-    pace.connected();
-    connected_ = true;
-    std::set<std::string> active;  // what this connection is subscribed to
-    bool healthy = reconcile(c.get(), active, true);
-    while (healthy && !stopping_) {
-      pollfd fds[2] = {{c->fd, POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
-      if (poll(fds, 2, 1000) < 0) continue;
-      if (fds[1].revents & POLLIN) {
-        wake_.drain();
-        healthy = reconcile(c.get(), active, false);
-      }
-      if (healthy && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
-        healthy = readReplies(c.get());
-    }
-    connected_ = false;
-    if (!stopping_) {
-      log_.warning("Redis subscriber lost " + settings_.where() + ": " + c->errstr +
-                   "; reconnecting");
-      in_outage = true;
-      pace.lost(wake_);
-    }
-  }
+void Subscriber::lost(const std::string& why) {
+  if (!in_outage_) log_.warning("Redis subscriber: " + why + "; reconnecting");
+  in_outage_ = true;
+  context_ = nullptr;
+  connected_ = false;
 }
 
 }  // namespace parley::fanout

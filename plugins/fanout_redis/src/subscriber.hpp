@@ -1,7 +1,7 @@
-// Receives other instances' room events. A dedicated connection subscribes to a room's channel
-// while this instance has local members in that room, and only then, so that an instance never
-// receives the traffic of rooms it does not serve. After an outage it reconnects (capped backoff
-// with jitter) and subscribes again to every room it still serves.
+// Receives other instances' room events. A dedicated connection, on a scope of the plugin's,
+// subscribes to a room's channel while this instance has local members in that room, and only
+// then, so that an instance never receives the traffic of rooms it does not serve. After an outage
+// it reconnects (capped backoff with jitter) and subscribes again to every room it still serves.
 #pragma once
 
 #include <parley/sdk/context.hpp>
@@ -11,7 +11,6 @@
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "redis_link.hpp"
@@ -47,32 +46,36 @@ class Subscriber {
  public:
   using OnMessage = std::function<void(const std::string& channel, const std::string& message)>;
 
-  Subscriber(RedisSettings settings, sdk::Logger& log, Subscriptions::Serves serves,
-             OnMessage on_message);
-  ~Subscriber();
+  // Messages are delivered on `scope`.
+  Subscriber(std::shared_ptr<sdk::Scope> scope, RedisSettings settings, sdk::Logger& log,
+             Subscriptions::Serves serves, OnMessage on_message);
 
-  void start();
-  void stop();
-  // The room behind `channel` gained or lost a local member; the subscriber thread looks soon
-  // after. Any thread.
+  void start() { connection_.start(); }
+  // The room behind `channel` gained or lost a local member; the scope looks soon after. Any
+  // thread.
   void touch(const std::string& channel);
   bool connected() const { return connected_.load(); }
 
  private:
-  void run();
-  // Carries out the current plan on the connection; false if the connection failed.
-  bool reconcile(redisContext* c, std::set<std::string>& active, bool reconnected);
+  // The connection's scope: up, (un)subscribing, messages in, gone.
+  void connected(redisContext* c);
+  void reconcile(bool reconnected);
+  bool writePending(redisContext* c);
   bool readReplies(redisContext* c);
+  void lost(const std::string& why);
 
-  RedisSettings settings_;
   sdk::Logger& log_;
   Subscriptions::Serves serves_;
   OnMessage on_message_;
   Subscriptions subscriptions_;
-  Wakeup wake_;
-  std::atomic<bool> stopping_{false};
   std::atomic<bool> connected_{false};
-  std::thread thread_;
+  std::atomic<bool> reconcile_posted_{false};
+  // Scope thread only.
+  redisContext* context_ = nullptr;  // while connected
+  std::set<std::string> active_;     // what this connection is subscribed to
+  bool in_outage_ = false;
+  // Declared last: its callbacks use everything above.
+  ScopedConnection connection_;
 };
 
 }  // namespace parley::fanout
