@@ -16,9 +16,10 @@ class LoopScope::TimerEntry final : public sdk::detail::Cancellable,
         fn_(std::make_shared<std::function<void()>>(std::move(fn))),
         period_(period) {}
 
+  // Loop thread.
   void arm(std::chrono::milliseconds delay) {
     auto scope = scope_.lock();
-    if (!scope || scope->closed()) return;
+    if (cancelled_ || !scope || scope->closed()) return;
     std::weak_ptr<TimerEntry> weak = weak_from_this();
     if (!close_id_)
       close_id_ = scope->atClose([weak] {
@@ -137,15 +138,23 @@ void LoopScope::post(std::function<void()> task) {
 sdk::Timer LoopScope::after(std::chrono::milliseconds delay, std::function<void()> task) {
   auto entry = std::make_shared<TimerEntry>(shared_from_this(), std::move(task),
                                             std::chrono::milliseconds(0));
-  entry->arm(delay);
+  armOnLoop(entry, delay);
   return sdk::Timer(entry);
 }
 
 sdk::Timer LoopScope::every(std::chrono::milliseconds period, std::function<void()> task) {
   if (period.count() <= 0) throw std::invalid_argument("a timer period must be positive");
   auto entry = std::make_shared<TimerEntry>(shared_from_this(), std::move(task), period);
-  entry->arm(period);
+  armOnLoop(entry, period);
   return sdk::Timer(entry);
+}
+
+// The loop's timers are its thread's alone: from another thread (a plugin's start()), the timer
+// is armed by a task on the loop, which counts the delay from when it runs.
+void LoopScope::armOnLoop(const std::shared_ptr<TimerEntry>& entry,
+                          std::chrono::milliseconds delay) {
+  if (here()) return entry->arm(delay);
+  loop_.post([entry, delay] { entry->arm(delay); });
 }
 
 bool LoopScope::offload(std::function<void()> work, std::function<void()> done) {

@@ -58,6 +58,7 @@ class LoopScope final : public sdk::Scope, public std::enable_shared_from_this<L
  private:
   class TimerEntry;
   class WatchEntry;
+  void armOnLoop(const std::shared_ptr<TimerEntry>& entry, std::chrono::milliseconds delay);
   friend class TimerEntry;
   friend class WatchEntry;
 

@@ -65,9 +65,10 @@ class PARLEY_SDK_API Scope {
   // to a closed scope is dropped (and destroyed) without running.
   virtual void post(std::function<void()> task) = 0;
 
-  // Runs `task` once, `delay` from now. Scope thread.
+  // Runs `task` once, `delay` from now. Any thread (from another thread than the scope's, the
+  // delay counts from when the scope's loop takes the timer: at once, unless it is busy).
   virtual Timer after(std::chrono::milliseconds delay, std::function<void()> task) = 0;
-  // Runs `task` every `period` (the first time one period from now). Scope thread.
+  // Runs `task` every `period` (the first time one period from now). Any thread, as after().
   virtual Timer every(std::chrono::milliseconds period, std::function<void()> task) = 0;
 
   // Runs `work` on parleyd's bounded worker pool, where it may block (storage, a DNS lookup),
