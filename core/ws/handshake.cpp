@@ -53,16 +53,23 @@ std::string newKey() {
   return base64(bytes, sizeof bytes);
 }
 
-bool headerHasToken(std::string_view value, std::string_view token) {
+std::vector<std::string_view> headerList(std::string_view value) {
+  std::vector<std::string_view> parts;
   while (!value.empty()) {
     const auto comma = value.find(',');
     std::string_view part = value.substr(0, comma);
     while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) part.remove_prefix(1);
     while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) part.remove_suffix(1);
-    if (iequals(part, token)) return true;
+    if (!part.empty()) parts.push_back(part);
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }
+  return parts;
+}
+
+bool headerHasToken(std::string_view value, std::string_view token) {
+  for (std::string_view part : headerList(value))
+    if (iequals(part, token)) return true;
   return false;
 }
 

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace parley::core::ws {
 
@@ -14,6 +15,8 @@ bool validKey(std::string_view key);
 // A fresh Sec-WebSocket-Key (16 random bytes, base64).
 std::string newKey();
 // Whether a comma-separated header value (Connection, Upgrade) holds `token`, ignoring case.
+// The elements of a comma-separated header value, trimmed, empty ones left out.
+std::vector<std::string_view> headerList(std::string_view value);
 bool headerHasToken(std::string_view value, std::string_view token);
 
 }  // namespace parley::core::ws

@@ -106,6 +106,26 @@ UpgradeHandler::Decision WsServer::admit(const UpgradeRequest& request) {
   sdk::Fields query;
   if (!parseQuery(request.query, query))
     return refusal(400, "bad_request", "the query string is not valid URL encoding");
+  // Browsers cannot set headers on a websocket, and a query string ends up in access logs: a
+  // credential may come as a subprotocol instead, "parley.auth.<param>.<value>", beside
+  // "parley.v1", which the answer then selects (a browser fails a handshake that offered
+  // subprotocols and got none back).
+  bool offered_v1 = false;
+  for (std::string_view proto : headerList(head.header("sec-websocket-protocol"))) {
+    constexpr std::string_view kAuth = "parley.auth.";
+    if (proto == "parley.v1") {
+      offered_v1 = true;
+    } else if (proto.substr(0, kAuth.size()) == kAuth) {
+      proto.remove_prefix(kAuth.size());
+      const auto dot = proto.find('.');
+      const std::string param(proto.substr(0, dot));
+      if (dot == std::string_view::npos || !access_.isCredential(param))
+        return refusal(400, "bad_request",
+                       "a parley.auth subprotocol is parley.auth.<credential>.<value>, for a "
+                       "credential parameter such as token or share");
+      query.emplace_back(param, std::string(proto.substr(dot + 1)));
+    }
+  }
   const sdk::Credentials credentials{request.path, query, head.headers};
 
   auto admission = std::make_shared<Admission>();
@@ -158,7 +178,7 @@ UpgradeHandler::Decision WsServer::admit(const UpgradeRequest& request) {
   admission->response =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Accept: " +
-      acceptKey(key) + "\r\n\r\n";
+      acceptKey(key) + (offered_v1 ? "\r\nSec-WebSocket-Protocol: parley.v1" : "") + "\r\n\r\n";
   return admission;
 }
 

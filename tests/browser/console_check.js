@@ -15,7 +15,10 @@ const base = link.origin;
 const token = new URLSearchParams(link.hash.slice(1)).get("token");
 const WAIT = { timeout: 20000 };
 
-const observed = { console_errors: [], csp_violations: [], steps: [] };
+// Network errors the browser logs while parleyd restarts are expected then, and only then.
+const observed = { console_errors: [], csp_violations: [], errors_while_restarting: [], websocket_urls: [], steps: [] };
+let restarting = false;
+const networkError = /ERR_CONNECTION_REFUSED|ERR_CONNECTION_RESET|WebSocket connection to .* failed/;
 const step = (name) => observed.steps.push(name);
 
 async function newPage(browser, url, label) {
@@ -28,8 +31,11 @@ async function newPage(browser, url, label) {
   page.on("console", (m) => {
     if (m.type() !== "error") return;
     const text = `${label}: ${m.text()}`;
-    (m.text().startsWith("CSP violation") ? observed.csp_violations : observed.console_errors).push(text);
+    if (m.text().startsWith("CSP violation")) observed.csp_violations.push(text);
+    else if (restarting && networkError.test(m.text())) observed.errors_while_restarting.push(text);
+    else observed.console_errors.push(text);
   });
+  page.on("websocket", (ws) => observed.websocket_urls.push(ws.url()));
   page.on("pageerror", (e) => observed.console_errors.push(`${label}: ${e.message}`));
   await page.goto(url);
   return page;
@@ -178,6 +184,7 @@ async function main() {
 
     if (args["restart-signal"]) {
       // The test restarts parleyd (same port, same token, same state) once it reads this line.
+      restarting = true;
       console.log("RESTART-NOW");
       const fs = require("fs");
       const until = Date.now() + 60000;
@@ -192,6 +199,7 @@ async function main() {
       await dashboard.waitForFunction(
         () => document.getElementById("now-ws_connections_active").textContent === "3", null, WAIT);
       await dashboard.waitForSelector('#status[data-state="live"]', WAIT);
+      restarting = false;
       observed.dashboard_connections_after_restart = Number(await dashboard.textContent("#now-ws_connections_active"));
       // A question after the restart still streams to both.
       const q4 = "Why do you want to work on this team in particular";

@@ -93,6 +93,35 @@ TEST(Access, OpenModeLetsAnyValidTokenJoinAnyRoom) {
   EXPECT_EQ(upgrade(p, "not-a-token", kRoom, "candidate"), 401);
 }
 
+// Browsers cannot set headers on a websocket; a URL ends up in access logs. So the web console
+// sends its credential as a subprotocol.
+TEST(Access, ACredentialMayRideInASubprotocolInsteadOfTheUrl) {
+  Parleyd p(args("open"));
+  const std::string path = "/ws/voice?room_id=" + kRoom + "&participant=candidate";
+  WsClient ok = WsClient::connect(
+      p.port(), path,
+      {{"Sec-WebSocket-Protocol", "parley.v1, parley.auth.token." + std::string(kOperatorToken)}});
+  EXPECT_EQ(ok.upgradeHeader("Sec-WebSocket-Protocol"), "parley.v1");
+
+  auto refusal = [&](const std::string& protocols) {
+    try {
+      WsClient::connect(p.port(), path, {{"Sec-WebSocket-Protocol", protocols}});
+      return 101;
+    } catch (const WsRefused& r) {
+      return r.status;
+    }
+  };
+  EXPECT_EQ(refusal("parley.v1, parley.auth.token.not-a-token"), 401);
+  EXPECT_EQ(refusal("parley.v1"), 401) << "no credential at all";
+  EXPECT_EQ(refusal("parley.v1, parley.auth.room_id.x"), 400) << "only credential parameters";
+  EXPECT_EQ(refusal("parley.v1, parley.auth.token"), 400);
+  // Without parley.v1 offered, nothing is selected (and nothing else is echoed).
+  WsClient bare = WsClient::connect(
+      p.port(), path,
+      {{"Sec-WebSocket-Protocol", "parley.auth.token." + std::string(kOperatorToken)}});
+  EXPECT_EQ(bare.upgradeHeader("Sec-WebSocket-Protocol"), "");
+}
+
 TEST(Access, AnAssistIntensityOutsideOneToThreeIsRefusedBeforeTheUpgrade) {
   Parleyd p(args("open"));
   for (const char* bad : {"abc", "0", "4", "", "2x"}) {

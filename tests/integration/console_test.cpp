@@ -159,6 +159,15 @@ TEST(Console, AnInterviewInTheBrowser) {
   EXPECT_EQ(seen["dashboard_connections_after_restart"].asInt(), 3);
   EXPECT_EQ(seen["q4_candidate"]["state"].asString(), "completed");
 
+  // No credential ever travelled in a URL (which access logs keep): they ride in subprotocols.
+  ASSERT_GT(seen["websocket_urls"].size(), 3u);
+  for (std::size_t i = 0; i < seen["websocket_urls"].size(); ++i) {
+    const std::string url(seen["websocket_urls"][i].asString());
+    EXPECT_EQ(url.find(token), std::string::npos) << url;
+    EXPECT_EQ(url.find("share="), std::string::npos) << url;
+    EXPECT_EQ(url.find("token="), std::string::npos) << url;
+  }
+
   // Each console error or CSP violation is listed in the output.
   EXPECT_EQ(seen["console_errors"].size(), 0u) << out;
   EXPECT_EQ(seen["csp_violations"].size(), 0u) << out;

@@ -140,6 +140,15 @@ TEST(ShareTokens, AViewerWatchesReadOnlyUntilTheTokenIsRevoked) {
   readUntil(
       viewer, got, [&] { return !got.ofType("sync_state").empty(); }, 5s);
   ASSERT_EQ(got.ofType("sync_state").size(), 1u) << "no bearer needed: the token lets it in";
+  {  // The same token as a subprotocol (the web console's way: no secret in the URL).
+    WsClient also =
+        WsClient::connect(p.port(), "/ws/voice?room_id=" + kRoom,
+                          {{"Sec-WebSocket-Protocol", "parley.v1, parley.auth.share." + token}});
+    Received seen;
+    readUntil(
+        also, seen, [&] { return !seen.ofType("sync_state").empty(); }, 5s);
+    EXPECT_EQ(seen.ofType("sync_state").size(), 1u);
+  }
   ask(interviewer.ws, "Walk me through your last incident");
   readUntil(
       viewer, got, [&] { return !got.ofType("interviewer_question").empty(); }, 5s);

@@ -110,7 +110,12 @@ WsClient WsClient::connect(std::uint16_t port, const std::string& path_and_query
   }
   if (headerOf(head, "Sec-WebSocket-Accept") != acceptFor(headers["Sec-WebSocket-Key"]))
     throw std::runtime_error("wrong Sec-WebSocket-Accept in: " + head);
+  c.upgrade_head_ = head;
   return c;
+}
+
+std::string WsClient::upgradeHeader(const std::string& name) const {
+  return headerOf(upgrade_head_, name);
 }
 
 std::string WsClient::encode(std::uint8_t opcode, std::string_view payload, bool fin,

@@ -68,6 +68,8 @@ class WsClient {
                             std::uint8_t rsv = 0, bool masked = true);
 
   WsClient(WsClient&&) = default;  // not copyable: a copy would share the socket, not the buffer
+  // A header of the server's 101 answer ("" if absent).
+  std::string upgradeHeader(const std::string& name) const;
 
   // Writes return false when the write failed: a server that failed the connection may have
   // reset it while the client was still sending, which tests do not treat as an error.
@@ -98,6 +100,7 @@ class WsClient {
 
   Poco::Net::StreamSocket socket_;
   std::string in_;  // bytes read and not consumed yet
+  std::string upgrade_head_;
   bool closed_ = false;
 };
 

@@ -7,11 +7,19 @@ const FINAL_CLOSE_CODES = new Map([
   [4403, "the share link was revoked"],
 ]);
 
+// A credential rides in a subprotocol, never in the URL (which proxies and servers log).
+const TCHARS = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
+
 export class Connection {
-  // params: query parameters of the upgrade (room_id, participant, token or share, ...).
-  // on: {event(msg), state(state, detail), binaryAllowed()}.
-  constructor(params, on) {
+  // params: query parameters of the upgrade (room_id, participant, ...); credential: {token} or
+  // {share}. on: {event(msg), state(state, detail)}.
+  constructor(params, credential, on) {
     this.params = { ...params };
+    this.protocols = ["parley.v1"];
+    for (const [name, value] of Object.entries(credential)) {
+      if (TCHARS.test(value)) this.protocols.push(`parley.auth.${name}.${value}`);
+      else this.params[name] = value; // not a valid subprotocol: the query it has to be
+    }
     this.on = on;
     this.attempt = 0;
     this.everOpened = false;
@@ -24,7 +32,7 @@ export class Connection {
   connect() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const query = new URLSearchParams(Object.entries(this.params).filter(([, v]) => v !== ""));
-    const socket = new WebSocket(`${scheme}//${location.host}/ws/voice?${query}`);
+    const socket = new WebSocket(`${scheme}//${location.host}/ws/voice?${query}`, this.protocols);
     socket.binaryType = "arraybuffer";
     this.socket = socket;
     this.on.state(this.attempt ? "reconnecting" : "connecting");

@@ -64,10 +64,9 @@ function join({ participant, roomId, profile = "", share = "" }) {
   } else if (speechRecognitionAvailable()) {
     $("ask-speak").hidden = false;
   }
-  const params = viewer
-    ? { room_id: roomId, participant, share }
-    : { room_id: roomId, participant, role: profile, token: token() };
-  room.connection = new Connection(params, { event: onEvent, state: showState });
+  const params = viewer ? { room_id: roomId, participant } : { room_id: roomId, participant, role: profile };
+  const credential = viewer ? { share } : { token: token() };
+  room.connection = new Connection(params, credential, { event: onEvent, state: showState });
 }
 
 function showState(state, detail = "") {
