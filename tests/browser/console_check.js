@@ -205,6 +205,13 @@ async function main() {
       const q4 = "Why do you want to work on this team in particular";
       await ask(interviewer, q4);
       observed.q4_candidate = await answerState(candidate, q4);
+      // The only stream since the restart: its duration is the last minute's average and the
+      // since-start one alike.
+      await dashboard.waitForFunction(() => {
+        const cell = document.querySelector("#averages tr:first-child td");
+        return cell && cell.textContent !== "—";
+      }, null, WAIT);
+      observed.stream_duration_averages = await dashboard.$$eval("#averages tr:first-child td", (tds) => tds.map((td) => td.textContent));
       step("restart survived");
     }
 

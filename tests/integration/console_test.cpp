@@ -158,6 +158,12 @@ TEST(Console, AnInterviewInTheBrowser) {
         << who;
   EXPECT_EQ(seen["dashboard_connections_after_restart"].asInt(), 3);
   EXPECT_EQ(seen["q4_candidate"]["state"].asString(), "completed");
+  // The dashboard's last-minute average, from the raw pairs of two snapshots, over the one stream
+  // since the restart: the since-start average exactly.
+  const json::Value& averages = seen["stream_duration_averages"];
+  ASSERT_EQ(averages.size(), 2u);
+  EXPECT_NE(averages[0].asString(), "—");
+  EXPECT_EQ(averages[0].asString(), averages[1].asString());
 
   // No credential ever travelled in a URL (which access logs keep): they ride in subprotocols.
   ASSERT_GT(seen["websocket_urls"].size(), 3u);
