@@ -105,8 +105,8 @@ int threadsOf(pid_t pid) {
 
 TEST(Fanout, ItsConnectionsLiveOnTheEventLoopsWithNoThreadOfTheirOwn) {
   RedisServer redis;
-  Parleyd alone({"-D", std::string("auth.operator_tokens=") + kOperatorToken, "-D",
-                 "plugins.load=rooms"});
+  Parleyd alone(
+      {"-D", std::string("auth.operator_tokens=") + kOperatorToken, "-D", "plugins.load=rooms"});
   Parleyd fanned(instanceArgs(redis.port()));
   WsClient on_alone = member(alone), on_fanned = member(fanned);
   // Both of its connections are up: it subscribed, and a room event went through Redis.
