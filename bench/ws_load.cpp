@@ -8,6 +8,18 @@
 //   ws_load relay PORT_A PATH RATE SECONDS PORT_B
 //                                            a member on A sends 200-byte room events at RATE/s;
 //                                            a member of the same room on B times their arrival
+//   ws_load storm PORT PATH N SECONDS INFLIGHT
+//                                            open N sessions keeping INFLIGHT handshakes in flight
+//                                            at once: INFLIGHT non-blocking connects at the start,
+//                                            each request written as its connect completes, a new
+//                                            connect for each handshake answered; print the
+//                                            outcome and "ready", hold them SECONDS
+//   ws_load drive PORT PATH SECONDS         real traffic for every plugin: an interviewer and a
+//                                            candidate join (PATH plus &participant=...), a
+//                                            question is asked and its answer streamed, the
+//                                            candidate's final transcript becomes a turn; print
+//                                            "ready" and the candidate's session id, then hold both
+//                                            sessions SECONDS (answering pings)
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -68,9 +80,9 @@ int open_session(int port, const std::string& path) {
   return fd;
 }
 
-std::string masked_text(const std::string& payload) {
+std::string masked_frame(int opcode, const std::string& payload) {
   std::string f;
-  f.push_back(static_cast<char>(0x81));
+  f.push_back(static_cast<char>(0x80 | opcode));
   const std::size_t n = payload.size();
   if (n < 126) {
     f.push_back(static_cast<char>(0x80 | n));
@@ -83,6 +95,10 @@ std::string masked_text(const std::string& payload) {
   f.append(key, 4);
   for (std::size_t i = 0; i < n; ++i) f.push_back(static_cast<char>(payload[i] ^ key[i & 3]));
   return f;
+}
+
+std::string masked_text(const std::string& payload) {
+  return masked_frame(1, payload);
 }
 
 // Parses whole server frames from `buf`, calls on_frame(opcode, payload) for each, keeps the rest.
@@ -269,18 +285,265 @@ int relay(int port_a, int port_b, const std::string& path, int rate, int seconds
   return 0;
 }
 
+// ---- storm: many handshakes in flight at once ----------------------------------------------
+
+struct Pending {
+  int fd = -1;
+  int state = 0;  // 0 connecting, 1 request written, 2 open, 3 failed
+  Clock::time_point started;
+  std::string head;
+};
+
+int storm(int port, const std::string& path, int n, int seconds, int inflight_max) {
+  const std::string req = "GET " + path +
+                          " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                          "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                          "Sec-WebSocket-Version: 13\r\n\r\n";
+  int ep = epoll_create1(0);
+  std::vector<Pending> conns(static_cast<std::size_t>(n));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int started = 0, in_flight = 0, peak = 0, ok = 0, failed = 0;
+  std::vector<double> latencies;
+  std::string first_refusal;
+  long long refused = 0, connect_errors = 0, resets = 0;
+  const auto t0 = Clock::now();
+  const auto give_up = t0 + std::chrono::seconds(120);
+  auto fail = [&](Pending& c, const char* why) {
+    if (c.fd >= 0) close(c.fd);
+    c.fd = -1;
+    c.state = 3;
+    --in_flight;
+    ++failed;
+    if (first_refusal.empty()) first_refusal = why;
+  };
+  static char tmp[65536];
+  epoll_event events[512];
+  while (ok + failed < n && Clock::now() < give_up) {
+    // Start handshakes until INFLIGHT are waiting for their answer.
+    while (started < n && in_flight < inflight_max) {
+      Pending& c = conns[static_cast<std::size_t>(started)];
+      c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      if (c.fd < 0) die("socket");
+      int one = 1;
+      setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      c.started = Clock::now();
+      ++in_flight;
+      epoll_event ev{};
+      ev.data.u32 = static_cast<uint32_t>(started);
+      ++started;
+      if (connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+        if (send(c.fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+          fail(c, "send");
+          continue;
+        }
+        c.state = 1;
+        ev.events = EPOLLIN;
+      } else if (errno == EINPROGRESS) {
+        ev.events = EPOLLOUT;
+      } else {
+        ++connect_errors;
+        fail(c, "connect failed");
+        continue;
+      }
+      epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev);
+    }
+    peak = std::max(peak, in_flight);
+    const int k = epoll_wait(ep, events, 512, 100);
+    for (int e = 0; e < k; ++e) {
+      Pending& c = conns[events[e].data.u32];
+      if (c.state == 0) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0) {
+          ++connect_errors;
+          fail(c, "connect failed");
+          continue;
+        }
+        if (send(c.fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+          fail(c, "send");
+          continue;
+        }
+        c.state = 1;
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u32 = events[e].data.u32;
+        epoll_ctl(ep, EPOLL_CTL_MOD, c.fd, &ev);
+        continue;
+      }
+      const ssize_t got = recv(c.fd, tmp, sizeof tmp, 0);
+      if (c.state == 2) continue;  // open: what the server sends is drained and dropped
+      if (got <= 0) {
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+        ++resets;
+        fail(c, "closed before answering");
+        continue;
+      }
+      c.head.append(tmp, static_cast<std::size_t>(got));
+      const auto end = c.head.find("\r\n\r\n");
+      if (end == std::string::npos) continue;
+      if (c.head.compare(0, 12, "HTTP/1.1 101") != 0) {
+        ++refused;
+        const std::string line = c.head.substr(0, c.head.find("\r\n"));
+        fail(c, line.c_str());
+        continue;
+      }
+      c.state = 2;
+      --in_flight;
+      ++ok;
+      latencies.push_back(
+          std::chrono::duration<double, std::milli>(Clock::now() - c.started).count());
+      c.head.clear();
+      c.head.shrink_to_fit();
+    }
+  }
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::sort(latencies.begin(), latencies.end());
+  auto pct = [&](double q) {
+    return latencies.empty() ? 0.0
+                             : latencies[static_cast<std::size_t>(q * (latencies.size() - 1))];
+  };
+  std::printf(
+      "ready ok %d failed %d refused %lld connect_errors %lld closed %lld unanswered %d "
+      "peak_in_flight %d seconds %.2f handshake_ms p50 %.1f p99 %.1f max %.1f%s%s\n",
+      ok, failed, refused, connect_errors, resets, n - ok - failed, peak, secs, pct(0.5), pct(0.99),
+      latencies.empty() ? 0.0 : latencies.back(),
+      first_refusal.empty() ? "" : " first_failure: ", first_refusal.c_str());
+  std::fflush(stdout);
+  const auto hold_until = Clock::now() + std::chrono::seconds(seconds);
+  while (Clock::now() < hold_until) {
+    const int k = epoll_wait(ep, events, 512, 100);
+    for (int e = 0; e < k; ++e) {
+      Pending& c = conns[events[e].data.u32];
+      if (c.fd < 0) continue;
+      if (recv(c.fd, tmp, sizeof tmp, 0) == 0) {
+        epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
+        close(c.fd);
+        c.fd = -1;
+      }
+    }
+  }
+  for (auto& c : conns)
+    if (c.fd >= 0) close(c.fd);
+  return ok == n ? 0 : 2;
+}
+
+// ---- drive: real traffic through every plugin ----------------------------------------------
+
+struct Member {
+  int fd = -1;
+  std::string buf;
+  std::string session_id;
+  std::vector<std::string> texts;  // text frames received, in order
+};
+
+// Reads what has arrived for each member; answers protocol pings.
+void pump(std::vector<Member*>& members, int wait_ms) {
+  std::vector<pollfd> fds;
+  for (auto* m : members) fds.push_back({m->fd, POLLIN, 0});
+  poll(fds.data(), fds.size(), wait_ms);
+  static char tmp[65536];
+  for (auto* m : members) {
+    ssize_t got;
+    while ((got = recv(m->fd, tmp, sizeof tmp, 0)) > 0) {
+      m->buf.append(tmp, static_cast<std::size_t>(got));
+      parse_frames(m->buf, [&](int op, std::string_view p) {
+        if (op == 9) {
+          const std::string pong = masked_frame(10, std::string(p));
+          if (send(m->fd, pong.data(), pong.size(), MSG_NOSIGNAL) < 0) die("send pong");
+        }
+        if (op != 1) return;
+        m->texts.emplace_back(p);
+        const auto k = p.find("\"session_id\":\"");
+        if (m->session_id.empty() && k != std::string_view::npos) {
+          const auto from = k + 14;
+          m->session_id = std::string(p.substr(from, p.find('"', from) - from));
+        }
+      });
+    }
+  }
+}
+
+// Waits until `m` has received a text frame holding `what`; the ms it took, or -1 on timeout.
+double await_text(std::vector<Member*>& all, Member& m, const std::string& what, int timeout_ms) {
+  const auto t0 = Clock::now();
+  const auto until = t0 + std::chrono::milliseconds(timeout_ms);
+  std::size_t seen = 0;
+  while (Clock::now() < until) {
+    for (; seen < m.texts.size(); ++seen)
+      if (m.texts[seen].find(what) != std::string::npos)
+        return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    pump(all, 20);
+  }
+  return -1;
+}
+
+void say(Member& m, const std::string& json) {
+  const std::string f = masked_text(json);
+  if (send(m.fd, f.data(), f.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(f.size())) die("send");
+}
+
+int drive(int port, const std::string& path, int seconds) {
+  Member interviewer, candidate;
+  interviewer.fd = open_session(port, path + "&participant=interviewer");
+  candidate.fd = open_session(port, path + "&participant=candidate");
+  std::vector<Member*> all{&interviewer, &candidate};
+  for (int i = 0; i < 100 && (interviewer.session_id.empty() || candidate.session_id.empty()); ++i)
+    pump(all, 20);
+  // The question: the rooms plugin broadcasts it, the answers plugin streams an answer.
+  candidate.texts.clear();
+  say(interviewer,
+      "{\"type\":\"interviewer_question\",\"text\":\"How would you design a rate limiter for a "
+      "public API?\"}");
+  const double answered = await_text(all, candidate, "\"answer_suggestion_done\"", 20000);
+  // The candidate's final words: a turn for deepgram (text mode), coaching for assist.
+  say(candidate,
+      "{\"type\":\"candidate_transcript\",\"is_final\":true,\"text\":\"um so like we would "
+      "basically um put a token bucket in front of the API and like we would um keep the "
+      "buckets in a shared store so that we can like scale out and um we would return a "
+      "retry after header when the bucket is empty and like we would also um log it so we "
+      "can see it and we would like tune it later basically\"}");
+  const double turned = await_text(all, interviewer, "\"type\":\"transcript\"", 10000);
+  const double hinted = await_text(all, candidate, "\"assist_hint\"", 3000);
+  say(interviewer, "{\"type\":\"sync_state_request\"}");
+  say(interviewer, "{\"type\":\"ping\"}");
+  pump(all, 50);
+  std::printf("ready %s answer_ms %.0f turn_ms %.0f hint_ms %.0f frames %zu\n",
+              candidate.session_id.c_str(), answered, turned, hinted,
+              interviewer.texts.size() + candidate.texts.size());
+  std::fflush(stdout);
+  const auto until = Clock::now() + std::chrono::seconds(seconds);
+  auto next_ping = Clock::now() + std::chrono::seconds(10);
+  while (Clock::now() < until) {
+    pump(all, 200);
+    if (Clock::now() >= next_ping) {
+      for (auto* m : all) say(*m, "{\"type\":\"ping\"}");
+      next_ping += std::chrono::seconds(10);
+    }
+    for (auto* m : all) m->texts.clear();
+  }
+  for (auto* m : all) close(m->fd);
+  return answered >= 0 && turned >= 0 ? 0 : 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 6) {
+  if (argc < 5 || (argc < 6 && std::string(argv[1]) != "drive")) {
     std::fprintf(stderr, "usage: see the comment at the top of bench/ws_load.cpp\n");
     return 64;
   }
   const std::string mode = argv[1], path = argv[3];
-  const int port = std::atoi(argv[2]), a = std::atoi(argv[4]), secs = std::atoi(argv[5]);
+  const int port = std::atoi(argv[2]), a = std::atoi(argv[4]);
+  if (mode == "drive") return drive(port, path, a);
+  const int secs = std::atoi(argv[5]);
   if (mode == "idle") return idle(port, path, a, secs);
   if (mode == "echo") return echo(port, path, a, secs);
   if (mode == "count") return count(port, path, a, secs, argc > 6 ? argv[6] : "");
   if (mode == "relay" && argc > 6) return relay(port, std::atoi(argv[6]), path, a, secs);
+  if (mode == "storm" && argc > 6) return storm(port, path, a, secs, std::atoi(argv[6]));
   return 64;
 }
