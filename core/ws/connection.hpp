@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,6 +13,7 @@
 
 #include "core/net/event_loop.hpp"
 #include "core/net/scope.hpp"
+#include "core/runtime/fifo.hpp"
 #include "core/ws/frame.hpp"
 #include "parley/sdk/websocket.hpp"
 
@@ -121,7 +121,7 @@ class Connection final : public sdk::Session,
   std::uint32_t interest_ = 0;
   int pauses_ = 0;            // plugins' pauseReading() calls not yet resumed
   bool over_budget_ = false;  // worker messages past the budget
-  std::deque<sdk::EncodedFrame> out_;
+  Fifo<sdk::EncodedFrame> out_;
   std::size_t out_offset_ = 0;                // bytes of out_.front() already written
   std::atomic<std::size_t> queued_bytes_{0};  // reserved by senders, not yet written
   std::atomic<bool> overflowed_{false};
@@ -136,7 +136,7 @@ class Connection final : public sdk::Session,
     std::size_t bytes;
     std::function<void()> fn;
   };
-  std::deque<Work> work_;
+  Fifo<Work> work_;
   bool work_running_ = false;
   sdk::Timer retry_;  // the worker pool was full
   std::size_t work_bytes_ = 0, work_count_ = 0;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 
 namespace parley::deepgram {
@@ -17,7 +18,7 @@ class AudioClock {
 
   // A new upstream stream: Deepgram's times start again at zero.
   void restart() {
-    frames_.clear();
+    frames_.reset();
     forwarded_ = 0;
   }
   // A frame of `bytes`, received at `at`, went upstream.
@@ -32,7 +33,9 @@ class AudioClock {
   };
   std::uint64_t bytes_per_second_;
   std::uint64_t forwarded_ = 0;
-  std::deque<Frame> frames_;  // bounded: the last two minutes of audio
+  // Bounded: the last two minutes of audio. Made at the first frame: most sessions send none (a
+  // std::deque allocates half a kilobyte as soon as it exists).
+  std::unique_ptr<std::deque<Frame>> frames_;
 };
 
 }  // namespace parley::deepgram

@@ -6,7 +6,7 @@
 #include <parley/sdk/context.hpp>
 #include <parley/sdk/services/rooms.hpp>
 
-#include <deque>
+#include <list>
 #include <memory>
 #include <string>
 
@@ -93,7 +93,9 @@ class Transcriber final : public sdk::SessionHandler {
     std::string bytes;
     Clock::time_point received;  // what the latency counts from, not when it went upstream
   };
-  std::deque<Held> held_;  // audio waiting for the stream to open, or for room in its queue
+  // Audio waiting for the stream to open, or for room in its queue. A list: nothing allocated for
+  // the sessions that send no audio (a std::deque allocates half a kilobyte when made).
+  std::list<Held> held_;
   std::size_t held_bytes_ = 0;
   bool paused_ = false;  // we paused the session's reads
   int attempts_ = 0;
