@@ -391,7 +391,7 @@ void MetricsRegistry::writeJson(std::string& out, double generated_at) const {
 
   auto writeAverage = [&out](std::string_view name, std::string_view total,
                              std::string_view samples, int decimals,
-                             const sdk::Histogram::Snapshot& s, std::string& pairs) {
+                             const sdk::Histogram::Totals& s, std::string& pairs) {
     appendKey(out, name);
     appendFixed(out, s.count ? s.sum / static_cast<double>(s.count) : 0.0, decimals);
     appendKey(pairs, total);
@@ -411,9 +411,9 @@ void MetricsRegistry::writeJson(std::string& out, double generated_at) const {
     const ContractField& f = fields[slot];
     const SlotRef& ref = contract_slots_[slot];
     if (f.kind == FieldKind::kAverage) {
-      writeAverage(
-          f.name, f.total_name, f.samples_name, f.decimals,
-          ref.instrument ? ref.instrument->average->snapshot() : sdk::Histogram::Snapshot{}, pairs);
+      writeAverage(f.name, f.total_name, f.samples_name, f.decimals,
+                   ref.instrument ? ref.instrument->average->totals() : sdk::Histogram::Totals{},
+                   pairs);
       continue;
     }
     appendKey(out, f.name);
@@ -427,7 +427,7 @@ void MetricsRegistry::writeJson(std::string& out, double generated_at) const {
   for (const auto& inst : extras_) {
     if (inst->kind == Kind::kAverage) {
       writeAverage(inst->name, inst->total_name, inst->samples_name, inst->decimals,
-                   inst->average->snapshot(), pairs);
+                   inst->average->totals(), pairs);
       out += pairs;
       pairs.clear();
       continue;

@@ -94,6 +94,29 @@ Histogram::Snapshot Histogram::snapshot() const {
   return snap;
 }
 
+Histogram::Totals Histogram::totals() const {
+  // No shard moves while we read (snapshot() holds this too). Observations still arrive: the read
+  // counts when nothing was in flight from before the count of completions to after the sum, and
+  // otherwise tries again. An observation begins (started), adds to the sum, then completes
+  // (release); so if every one begun had completed when `done` was read (acquire), the sum read
+  // after holds them all, and if none began before the second look, it holds no other.
+  {
+    std::lock_guard<std::mutex> lock(read_mutex_);
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      const std::uint64_t began = started_and_hot_.load(std::memory_order_acquire) & ~kHotBit;
+      const std::uint64_t done = shards_[0].completed.load(std::memory_order_acquire) +
+                                 shards_[1].completed.load(std::memory_order_acquire);
+      const double sum = fromBits(shards_[0].sum_bits.load(std::memory_order_relaxed)) +
+                         fromBits(shards_[1].sum_bits.load(std::memory_order_relaxed));
+      const std::uint64_t began_after = started_and_hot_.load(std::memory_order_acquire) & ~kHotBit;
+      if (done == began && began_after == began) return {sum, done};
+    }
+  }
+  // Observed without pause: the swap of shards always gets a consistent pair.
+  const Snapshot snap = snapshot();
+  return {snap.sum, snap.count};
+}
+
 namespace {
 std::vector<double> categoryBounds(std::size_t n) {
   std::vector<double> bounds;

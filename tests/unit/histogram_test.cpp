@@ -191,5 +191,46 @@ TEST(HistogramTest, ConcurrentReadersDoNotLoseObservations) {
   EXPECT_EQ(s.sum, static_cast<double>(kPerWriter));
 }
 
+// totals(), what the JSON's averages read, against writers and a snapshot() moving the shards.
+TEST(HistogramTest, TotalsAreConsistentUnderConcurrentWritesAndSnapshots) {
+  constexpr std::uint64_t kPerWriter = 200000;
+  Histogram h(Histogram::millisecondBuckets());
+  std::atomic<int> writers_done{0};
+  std::atomic<bool> go{false};
+  auto writer = [&] {
+    while (!go.load()) std::this_thread::yield();
+    for (std::uint64_t i = 0; i < kPerWriter; ++i) h.observe(1.0);
+    writers_done.fetch_add(1);
+  };
+  std::uint64_t reads = 0, inconsistent = 0, went_back = 0, last = 0;
+  std::thread totals_reader([&] {
+    while (!go.load()) std::this_thread::yield();
+    do {
+      const Histogram::Totals t = h.totals();
+      ++reads;
+      if (t.sum != static_cast<double>(t.count)) ++inconsistent;
+      if (t.count < last) ++went_back;
+      last = t.count;
+    } while (writers_done.load() < 2);
+  });
+  std::thread snapshot_reader([&] {
+    while (!go.load()) std::this_thread::yield();
+    while (writers_done.load() < 2) h.snapshot();
+  });
+  std::thread w1(writer), w2(writer);
+  go.store(true);
+  w1.join();
+  w2.join();
+  totals_reader.join();
+  snapshot_reader.join();
+  EXPECT_GT(reads, 0u);
+  EXPECT_EQ(inconsistent, 0u) << "of " << reads;
+  EXPECT_EQ(went_back, 0u);
+  const Histogram::Totals t = h.totals();
+  EXPECT_EQ(t.count, 2 * kPerWriter);
+  EXPECT_EQ(t.sum, static_cast<double>(2 * kPerWriter));
+  EXPECT_EQ(h.snapshot().count, 2 * kPerWriter);
+}
+
 }  // namespace
 }  // namespace parley::sdk

@@ -60,6 +60,13 @@ class PARLEY_SDK_API Histogram {
 
   void observe(double value) noexcept;  // NaN and infinities are ignored
   Snapshot snapshot() const;
+  // Sum and count alone, from the same set of observations, without touching the buckets: what an
+  // average needs (since SDK 1.2).
+  struct Totals {
+    double sum = 0;
+    std::uint64_t count = 0;
+  };
+  Totals totals() const;
   const std::vector<double>& bounds() const noexcept { return bounds_; }
 
   // Buckets from 50 us to 10 s, for latencies measured in milliseconds.
