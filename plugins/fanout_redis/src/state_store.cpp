@@ -5,12 +5,22 @@
 
 namespace parley::fanout {
 
+// The newest state wins, whoever writes last: after an outage every instance serving the room
+// writes its view back, and one that never changed the room (updated_at 0) must not overwrite the
+// one that did.
+static const char* const kSaveIfNewer =
+    "local stored = tonumber(redis.call('HGET', KEYS[1], 'updated_at'))\n"
+    "if stored and stored > tonumber(ARGV[9]) then return 0 end\n"
+    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7],\n"
+    "           ARGV[8], 'updated_at', ARGV[9])\n"
+    "return 1";
+
 void RedisStateStore::save(const sdk::RoomState& s) {
   char updated[32];
   std::snprintf(updated, sizeof updated, "%.6f", s.updated_at);
-  redis_.submit({"HSET", key(s.room_id), "active_question", s.active_question, "partial_answer",
-                 s.partial_answer, "is_streaming", s.is_streaming ? "1" : "0", "assist_intensity",
-                 std::to_string(s.assist_intensity), "updated_at", updated});
+  redis_.submit({"EVAL", kSaveIfNewer, "1", key(s.room_id), "active_question", s.active_question,
+                 "partial_answer", s.partial_answer, "is_streaming", s.is_streaming ? "1" : "0",
+                 "assist_intensity", std::to_string(s.assist_intensity), updated});
   touch(s.room_id);
 }
 
