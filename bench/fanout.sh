@@ -2,8 +2,13 @@
 # Rooms across instances, end to end as a user sees it: a member's 200-byte room event enters
 # instance A; a member of the same room on instance B receives it through Redis; 1,000 events/s
 # for 10 s. Against, in the same run and on the same Redis: a bare hiredis PUBLISH -> SUBSCRIBE
-# (the floor), and Socket.IO 4 with @socket.io/redis-adapter (emit on A -> client on B). Then
-# sustained publishing: one instance broadcasting room events as fast as it can.
+# (the floor), and Socket.IO 4 with @socket.io/redis-adapter (emit on A -> client on B). Like
+# with like: both servers are timed by a Node client (socket.io-client for Socket.IO, `ws` for
+# parleyd: bench/node/parleyd_client.js), same runtime, same pacing loop, and the same hops:
+# client -> websocket -> A -> Redis -> B -> websocket -> client (Socket.IO's client emits too; no
+# server-side emit). The C++ client's figure for parleyd (bench/ws_load.cpp relay) is kept beside,
+# labelled as what it is. Then sustained publishing: one
+# instance broadcasting room events as fast as it can.
 #
 # Usage: bench/fanout.sh [ROUNDS] [RATE] [SECONDS] [BURST]
 set -euo pipefail
@@ -31,7 +36,7 @@ metric() { curl -s -H "Authorization: Bearer bench" "http://127.0.0.1:$1/api/sys
   /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
 field() { awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$1"; }
 
-declare -a p50 p99 p999 s50 s99 s999 h50 h99 h999 pub delay
+declare -a n50 n99 n999 p50 p99 p999 s50 s99 s999 h50 h99 h999 pub delay
 for ((r = 0; r < rounds; r++)); do
   start "$tmp/a.log" "$build/bin/parleyd" "${parleyd_args[@]}"; a_port=$port; a_pid=$last_pid
   start "$tmp/b.log" "$build/bin/parleyd" "${parleyd_args[@]}"; b_port=$port
@@ -39,6 +44,9 @@ for ((r = 0; r < rounds; r++)); do
   echo "round $r parleyd:   $line"
   p50+=("$(field "$line" p50)"); p99+=("$(field "$line" p99)"); p999+=("$(field "$line" p999)")
   pub+=("$(metric "$a_port" avg_redis_publish_latency_ms)"); delay+=("$(metric "$b_port" avg_fanout_delay_ms)")
+  line=$(node bench/node/parleyd_client.js "$a_port" "$b_port" "$path" "$rate" "$seconds")
+  echo "round $r parleyd (Node client): $line"
+  n50+=("$(field "$line" p50)"); n99+=("$(field "$line" p99)"); n999+=("$(field "$line" p999)")
   stop_last; kill -TERM "$a_pid"; wait "$a_pid" 2>/dev/null || true
 
   start "$tmp/sa.log" node bench/node/socketio_peer.js "$redis_port"; sa_port=$port; sa_pid=$last_pid
@@ -58,9 +66,10 @@ echo "| path ($rate events/s for ${seconds}s, 200 bytes; medians of $rounds roun
 echo "|---|---|---|---|"
 printf "| bare hiredis PUBLISH -> SUBSCRIBE | %.0f | %.0f | %.0f |\n" "$(median "${h50[@]}")" "$(median "${h99[@]}")" "$(median "${h999[@]}")"
 printf "| Socket.IO 4 + redis-adapter, emit on A -> client on B | %.0f | %.0f | %.0f |\n" "$(median "${s50[@]}")" "$(median "${s99[@]}")" "$(median "${s999[@]}")"
-printf "| parleyd, member on A -> member on B | %.0f | %.0f | %.0f |\n" "$(median "${p50[@]}")" "$(median "${p99[@]}")" "$(median "${p999[@]}")"
-awk -v p50="$(median "${p50[@]}")" -v p99="$(median "${p99[@]}")" -v s50="$(median "${s50[@]}")" \
-  -v s99="$(median "${s99[@]}")" 'BEGIN { printf "\nSocket.IO / parleyd: p50 %.2fx, p99 %.2fx (targets: parleyd p50 <= 150 us, p99 <= 750 us, >= 1.5x better)\n", s50 / p50, s99 / p99 }'
+printf "| **parleyd, member on A -> member on B, Node ws client** (as Socket.IO's) | **%.0f** | **%.0f** | %.0f |\n" "$(median "${n50[@]}")" "$(median "${n99[@]}")" "$(median "${n999[@]}")"
+printf "| parleyd, the same with the C++ client (bench/ws_load.cpp; not comparable with Socket.IO's row) | %.0f | %.0f | %.0f |\n" "$(median "${p50[@]}")" "$(median "${p99[@]}")" "$(median "${p999[@]}")"
+awk -v p50="$(median "${n50[@]}")" -v p99="$(median "${n99[@]}")" -v s50="$(median "${s50[@]}")" \
+  -v s99="$(median "${s99[@]}")" 'BEGIN { printf "\nSocket.IO / parleyd, both with Node clients: p50 %.2fx, p99 %.2fx\n", s50 / p50, s99 / p99 }'
 printf "parleyd averages: PUBLISH round trip %s ms (A), fanout delay %s ms (B)\n" "$(median "${pub[@]}")" "$(median "${delay[@]}")"
 
 # Sustained publishing from one instance.

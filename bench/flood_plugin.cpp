@@ -1,14 +1,13 @@
 // bench_flood: the server side of bench/ws_broadcast.sh. On {"type":"flood","frames":N,"bytes":B}
 // it broadcasts N text frames of B bytes to every open session, each frame encoded once, as fast
-// as the slowest session drains (it waits while any has more than 256 KiB queued), so that
-// nothing is dropped. Built only with PARLEY_BENCH; never installed.
+// as the slowest session drains, so that nothing is dropped. It runs on a scope of its own (one
+// event loop, like the Node peer's one thread): batches of frames while every session has less than
+// 256 KiB queued, a 1 ms timer while one has more; it never spins and never blocks. Built only with
+// PARLEY_BENCH; never installed.
 #include <parley/sdk/plugin.hpp>
-
-#include <Poco/JSON/Parser.h>
 
 #include <algorithm>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 namespace {
@@ -16,6 +15,8 @@ namespace {
 using namespace parley::sdk;
 
 constexpr std::size_t kHighWater = 256 * 1024;
+constexpr long kBatch = 64;          // frames per broadcast() round
+constexpr int kBatchesPerTurn = 16;  // then the loop serves its sessions before the next turn
 
 class Flood : public Plugin {
  public:
@@ -25,6 +26,7 @@ class Flood : public Plugin {
 
   void start(Context& ctx) override {
     ws_ = &ctx.websockets();
+    scope_ = ctx.scopes().create();
     regs_.push_back(ws_->onOpen([this](const SessionPtr& s) {
       std::lock_guard lock(mutex_);
       sessions_.push_back(s);
@@ -33,45 +35,58 @@ class Flood : public Plugin {
       std::lock_guard lock(mutex_);
       sessions_.erase(std::remove(sessions_.begin(), sessions_.end(), s), sessions_.end());
     }));
-    regs_.push_back(ws_->onMessage(
-        "flood",
-        [this](const SessionPtr&, const std::string& json) {
-          Poco::JSON::Parser parser;
-          auto msg = parser.parse(json).extract<Poco::JSON::Object::Ptr>();
-          flood(msg->getValue<long>("frames"), msg->getValue<int>("bytes"));
-        },
-        RunOn::kWorker));
+    regs_.push_back(ws_->onJson("flood", [this](const SessionPtr&, const json::Value& m) {
+      const long frames = static_cast<long>(m["frames"].asInt(0));
+      const int bytes = static_cast<int>(m["bytes"].asInt(200));
+      scope_->post([this, frames, bytes] { begin(frames, bytes); });
+    }));
   }
 
-  void stop() override { regs_.clear(); }
+  void stop() override {
+    regs_.clear();
+    scope_.reset();
+  }
 
  private:
-  void flood(long frames, int bytes) {
-    std::vector<SessionPtr> to;
+  // Scope thread from here on.
+  void begin(long frames, int bytes) {
     {
       std::lock_guard lock(mutex_);
-      to = sessions_;
+      to_ = sessions_;
     }
     const std::string head = "{\"type\":\"bench\",\"pad\":\"";
-    const std::string json = head + std::string(std::max(0, bytes - 26), 'x') + "\"}";
-    const EncodedFrame frame = ws_->encodeText(json);
-    for (long sent = 0; sent < frames;) {
+    frame_ = ws_->encodeText(
+        head + std::string(static_cast<std::size_t>(std::max(0, bytes - 26)), 'x') + "\"}");
+    left_ = frames;
+    step();
+  }
+
+  void step() {
+    for (int b = 0; b < kBatchesPerTurn && left_ > 0; ++b) {
       std::size_t deepest = 0;
-      for (const auto& s : to) deepest = std::max(deepest, s->queuedBytes());
+      for (const auto& s : to_) deepest = std::max(deepest, s->queuedBytes());
       if (deepest > kHighWater) {
-        std::this_thread::yield();
-        continue;
+        timer_ = scope_->after(std::chrono::milliseconds(1), [this] { step(); });
+        return;
       }
-      const long batch = std::min<long>(64, frames - sent);
-      for (long i = 0; i < batch; ++i) ws_->broadcast(to, frame);
-      sent += batch;
+      const long batch = std::min(kBatch, left_);
+      for (long i = 0; i < batch; ++i) ws_->broadcast(to_, frame_);
+      left_ -= batch;
     }
+    if (left_ > 0) return scope_->post([this] { step(); });
+    to_.clear();
   }
 
   WebSockets* ws_ = nullptr;
-  std::mutex mutex_;
+  std::shared_ptr<Scope> scope_;
+  std::mutex mutex_;  // sessions open and close on every loop
   std::vector<SessionPtr> sessions_;
   std::vector<Registration> regs_;
+  // The flood in progress, on the scope.
+  std::vector<SessionPtr> to_;
+  EncodedFrame frame_;
+  long left_ = 0;
+  Timer timer_;
 };
 
 }  // namespace
