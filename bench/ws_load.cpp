@@ -41,6 +41,8 @@
 #include <thread>
 #include <vector>
 
+#include "common.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -80,49 +82,13 @@ int open_session(int port, const std::string& path) {
   return fd;
 }
 
-std::string masked_frame(int opcode, const std::string& payload) {
-  std::string f;
-  f.push_back(static_cast<char>(0x80 | opcode));
-  const std::size_t n = payload.size();
-  if (n < 126) {
-    f.push_back(static_cast<char>(0x80 | n));
-  } else {
-    f.push_back(static_cast<char>(0x80 | 126));
-    f.push_back(static_cast<char>(n >> 8));
-    f.push_back(static_cast<char>(n & 0xFF));
-  }
-  const char key[4] = {0x12, 0x34, 0x56, 0x78};
-  f.append(key, 4);
-  for (std::size_t i = 0; i < n; ++i) f.push_back(static_cast<char>(payload[i] ^ key[i & 3]));
-  return f;
-}
-
 std::string masked_text(const std::string& payload) {
-  return masked_frame(1, payload);
+  return bench::encodeFrame(bench::kText, payload, true);
 }
 
-// Parses whole server frames from `buf`, calls on_frame(opcode, payload) for each, keeps the rest.
 template <class F>
 void parse_frames(std::string& buf, F&& on_frame) {
-  std::size_t pos = 0;
-  while (buf.size() - pos >= 2) {
-    const auto* p = reinterpret_cast<const unsigned char*>(buf.data() + pos);
-    std::size_t n = p[1] & 0x7F, header = 2;
-    if (n == 126) {
-      if (buf.size() - pos < 4) break;
-      n = (std::size_t{p[2]} << 8) | p[3];
-      header = 4;
-    } else if (n == 127) {
-      if (buf.size() - pos < 10) break;
-      n = 0;
-      for (int i = 0; i < 8; ++i) n = (n << 8) | p[2 + i];
-      header = 10;
-    }
-    if (buf.size() - pos < header + n) break;
-    on_frame(p[0] & 0x0F, std::string_view(buf.data() + pos + header, n));
-    pos += header + n;
-  }
-  buf.erase(0, pos);
+  bench::parseFrames(buf, std::forward<F>(on_frame));
 }
 
 int idle(int port, const std::string& path, int n, int seconds) {
@@ -452,7 +418,7 @@ void pump(std::vector<Member*>& members, int wait_ms) {
       m->buf.append(tmp, static_cast<std::size_t>(got));
       parse_frames(m->buf, [&](int op, std::string_view p) {
         if (op == 9) {
-          const std::string pong = masked_frame(10, std::string(p));
+          const std::string pong = bench::encodeFrame(bench::kPong, p, true);
           if (send(m->fd, pong.data(), pong.size(), MSG_NOSIGNAL) < 0) die("send pong");
         }
         if (op != 1) return;
