@@ -96,7 +96,7 @@ void Connection::resumeReading() {
 
 sdk::SessionHandler* Connection::attached(const std::string& plugin_id) const {
   for (const auto& [owner, handler] : handlers_)
-    if (owner == plugin_id) return handler.get();
+    if (*owner == plugin_id) return handler.get();
   return nullptr;
 }
 
@@ -107,9 +107,7 @@ void Connection::begin(std::string first, std::string early) {
   queued_bytes_.fetch_add(first.size());
   out_.push_back(std::make_shared<const std::string>(std::move(first)));
   scheduleFlush();
-  const auto ping = server_.settings().ping_interval;
-  heartbeat_ = scope_->every(std::chrono::duration_cast<std::chrono::milliseconds>(ping),
-                             [this] { heartbeat(); });
+  server_.heartbeats().join(*this);
   server_.opened(shared_from_this());
   if (early.empty() || state_.load() == State::kClosed) return;
   // A client may send its first frames right behind the handshake.
@@ -332,7 +330,7 @@ void Connection::finish() {
   watched_ = false;
   net::closeFd(fd_);
   fd_ = -1;
-  heartbeat_.cancel();
+  server_.heartbeats().leave(*this);
   closing_timer_.cancel();
   // Give back what was queued; sends still on their way give back their own in push().
   std::size_t unsent = 0;

@@ -15,6 +15,7 @@
 #include "core/net/scope.hpp"
 #include "core/runtime/fifo.hpp"
 #include "core/ws/frame.hpp"
+#include "core/ws/heartbeats.hpp"
 #include "parley/sdk/websocket.hpp"
 
 namespace parley::core::ws {
@@ -74,10 +75,13 @@ class Connection final : public sdk::Session,
   void abort(sdk::DisconnectReason reason);
   bool finished() const { return state_.load() == State::kClosed; }
 
-  // The plugins' objects for this session, in attach order (the server fills and empties it).
-  std::vector<std::pair<std::string, std::unique_ptr<sdk::SessionHandler>>>& handlers() {
-    return handlers_;
-  }
+  // The plugins' objects for this session, in attach order (the server fills and empties it). Each
+  // is keyed by its plugin's id as the server interned it: a pointer, not a copy per session.
+  struct Attached {
+    const std::string* owner;
+    std::unique_ptr<sdk::SessionHandler> handler;
+  };
+  std::vector<Attached>& handlers() { return handlers_; }
   // Queues a worker message for `owner`'s handler: run one at a time, in order, never after the
   // close handlers.
   void queueWork(const std::string& owner, std::size_t bytes, std::function<void()> work);
@@ -93,7 +97,8 @@ class Connection final : public sdk::Session,
   void readable();
   void handle(Message& message);
   void failParse();
-  void heartbeat();
+  friend class Heartbeats;
+  void heartbeat();  // ping, or end a session that stopped answering
   void scheduleFlush();
   void flush();
   void updateInterest();
@@ -127,9 +132,9 @@ class Connection final : public sdk::Session,
   std::atomic<bool> overflowed_{false};
   Clock::time_point last_activity_;
   Clock::time_point closing_deadline_;
-  sdk::Timer heartbeat_;
+  Heartbeats::Slot beat_;
   sdk::Timer closing_timer_;
-  std::vector<std::pair<std::string, std::unique_ptr<sdk::SessionHandler>>> handlers_;
+  std::vector<Attached> handlers_;
   // Worker messages: one runs at a time.
   struct Work {
     std::string owner;

@@ -54,6 +54,7 @@ struct WsServer::Handler {
   enum class Kind { kRaw, kJson, kBinary, kOpen, kClose, kAttach };
   Kind kind = Kind::kRaw;
   std::string owner;
+  const std::string* key = nullptr;  // kAttach: `owner` interned, what sessions' handlers() hold
   sdk::RunOn where = sdk::RunOn::kLoop;
   sdk::WebSockets::MessageHandler on_message;
   sdk::WebSockets::JsonHandler on_json;
@@ -74,6 +75,7 @@ WsServer::WsServer(const WsSettings& settings, const BearerAuth& auth, const Acc
       log_(log),
       on_error_(std::move(on_error)),
       ping_frame_(std::make_shared<const std::string>(encodeFrame(Opcode::kPing, ""))),
+      heartbeats_(settings.ping_interval),
       disconnects_(std::make_shared<sdk::CategoryCounter>(kReasons)) {}
 
 WsServer::~WsServer() = default;
@@ -235,7 +237,7 @@ void WsServer::opened(const std::shared_ptr<Connection>& c) {
     CallGate::Pass pass(h->gate);
     if (!pass || c->finished()) continue;
     try {
-      if (auto handler = h->factory(c)) c->handlers().emplace_back(h->owner, std::move(handler));
+      if (auto handler = h->factory(c)) c->handlers().push_back({h->key, std::move(handler)});
     } catch (const std::exception& e) {
       on_error_(h->owner, std::string("session handler factory threw: ") + e.what());
     } catch (...) {
@@ -264,8 +266,8 @@ void WsServer::runClose(const std::shared_ptr<Connection>& c, DisconnectReason r
   auto& handlers = c->handlers();
   for (auto it = handlers.rbegin(); it != handlers.rend(); ++it) {
     for (auto& h : attaches) {
-      if (h->owner != it->first) continue;
-      sdk::SessionHandler* handler = it->second.get();
+      if (h->key != it->owner) continue;
+      sdk::SessionHandler* handler = it->handler.get();
       run(
           h, c, [&] { handler->onClose(reason); }, "session handler's close");
     }
@@ -526,10 +528,11 @@ std::shared_ptr<sdk::Revoker> WsServer::attach(const std::string& owner,
   h->spec = std::move(spec);
   h->factory = std::move(factory);
   {
-    std::shared_lock lock(handlers_mutex_);
+    std::unique_lock lock(handlers_mutex_);
     for (const auto& other : attach_)
       if (other->owner == owner)
         throw sdk::RegistrationError("plugin '" + owner + "' attaches a session handler already");
+    h->key = &*owner_keys_.insert(owner).first;  // kept for the server's life: few, and reused
   }
   // Claimed together: if one type is taken, none is.
   std::vector<std::shared_ptr<sdk::Revoker>> parts;
@@ -547,11 +550,11 @@ std::shared_ptr<sdk::Revoker> WsServer::attach(const std::string& owner,
     std::map<net::EventLoop*, std::vector<std::shared_ptr<Connection>>> by_loop;
     for (auto& c : live()) by_loop[&c->loop()].push_back(std::move(c));
     for (auto& [loop, conns] : by_loop) {
-      auto drop = [&conns, owner = h->owner] {
+      auto drop = [&conns, key = h->key] {
         for (auto& c : conns) {
           auto& handlers = c->handlers();
           for (auto it = handlers.begin(); it != handlers.end();)
-            it = it->first == owner ? handlers.erase(it) : std::next(it);
+            it = it->owner == key ? handlers.erase(it) : std::next(it);
         }
       };
       if (loop->inLoopThread()) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -95,6 +96,7 @@ class WsServer final : public UpgradeHandler {
   void dispatchBinary(const std::shared_ptr<Connection>& c, std::string& bytes);
   void slowConsumer(const std::string& session_id, std::size_t queued);
   const sdk::EncodedFrame& pingFrame() const { return ping_frame_; }
+  Heartbeats& heartbeats() { return heartbeats_; }
   sdk::EncodedFrame appPing(const std::string& session_id) const;
 
  private:
@@ -119,12 +121,14 @@ class WsServer final : public UpgradeHandler {
   Poco::Logger& log_;
   ErrorSink on_error_;
   sdk::EncodedFrame ping_frame_;
+  Heartbeats heartbeats_;
   std::atomic<int> connections_{0};
   std::atomic<bool> accepting_{true};
   std::shared_ptr<sdk::Gauge> connections_gauge_ = std::make_shared<sdk::Gauge>();
   std::shared_ptr<sdk::CategoryCounter> disconnects_;
 
   mutable std::shared_mutex handlers_mutex_;
+  std::set<std::string> owner_keys_;  // plugin ids that attach; sessions point into it
   std::unordered_map<std::string, std::shared_ptr<Handler>> by_type_;
   std::vector<std::shared_ptr<Handler>> binary_, open_, close_, attach_;
 

@@ -26,6 +26,45 @@ class ViewerRefusal final : public SessionHandler {
   Session& session_;
 };
 
+// Every other session's: it says who transcribes at join, and makes the session's Transcriber (half
+// a kilobyte of audio and turn state) at its first transcript or audio frame, so that the many
+// sessions that never speak (interviewers typing, idle tabs) cost a pointer.
+class Speaker final : public SessionHandler {
+ public:
+  Speaker(Shared& shared, Session& session, const std::string& room)
+      : shared_(shared), session_(session) {
+    // The server transcribes (send PCM at this rate), or the client does (candidate_transcript).
+    json::Writer w;
+    w.beginObject().field("type", "stt_mode").field("room_id", room);
+    w.field("mode", shared.settings.use_deepgram ? "deepgram" : "client");
+    w.field("sample_rate", static_cast<std::int64_t>(shared.settings.bytes_per_second / 2));
+    session.send(w.field("session_id", session.info().id).endObject().take());
+  }
+
+  void onMessage(std::string_view type, const json::Value& message) override {
+    transcriber().onMessage(type, message);
+  }
+  void onBinary(std::string_view bytes) override {
+    if (shared_.settings.use_deepgram)
+      transcriber().onBinary(bytes);  // else the client transcribes
+  }
+  void onClose(DisconnectReason reason) override {
+    if (transcriber_) transcriber_->onClose(reason);
+  }
+
+ private:
+  Transcriber& transcriber() {
+    if (!transcriber_)
+      transcriber_ = std::make_unique<Transcriber>(shared_, session_,
+                                                   shared_.rooms->roomOf(session_.info().id));
+    return *transcriber_;
+  }
+
+  Shared& shared_;
+  Session& session_;
+  std::unique_ptr<Transcriber> transcriber_;
+};
+
 class DeepgramPlugin final : public Plugin {
  public:
   Descriptor describe() const override {
@@ -145,7 +184,7 @@ class DeepgramPlugin final : public Plugin {
         {{"candidate_transcript"}, /*binary=*/true},
         [this](const SessionPtr& s) -> std::unique_ptr<SessionHandler> {
           if (isViewer(s->info())) return std::make_unique<ViewerRefusal>(*s);
-          return std::make_unique<Transcriber>(shared_, *s, shared_.rooms->roomOf(s->info().id));
+          return std::make_unique<Speaker>(shared_, *s, shared_.rooms->roomOf(s->info().id));
         }));
   }
 

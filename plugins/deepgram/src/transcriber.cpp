@@ -33,13 +33,7 @@ Transcriber::Transcriber(Shared& shared, sdk::Session& session, std::string room
       room_(std::move(room)),
       candidate_(sdk::isCandidate(session.info())),
       audio_(shared.settings.bytes_per_second),
-      builder_(shared.settings.min_turn_words, &fillerWords()) {
-  // Who transcribes: the server (send PCM at this rate) or the client (send candidate_transcript).
-  Writer w = eventOf("stt_mode");
-  w.field("mode", shared.settings.use_deepgram ? "deepgram" : "client");
-  w.field("sample_rate", static_cast<std::int64_t>(shared.settings.bytes_per_second / 2));
-  session.send(w.field("session_id", session.info().id).endObject().take());
-}
+      builder_(shared.settings.min_turn_words, &fillerWords()) {}
 
 Transcriber::~Transcriber() {
   if (state_ == Upstream::kOpen) shared_.streams_open->sub(1);

@@ -6,10 +6,10 @@
 #include <parley/sdk/plugin.hpp>
 #include <parley/sdk/services/rooms.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <mutex>
-#include <set>
 #include <unordered_map>
 #include <variant>
 
@@ -93,32 +93,37 @@ class ActiveTokens {
   std::map<std::string, double> expiry_;
 };
 
-// This instance's sessions: the journaled ones by room, and the viewers by share id.
+// This instance's sessions: the journaled ones by room, and the viewers by share id. A journaled
+// session is its own id string (SessionInfo::id, alive until its handler's onClose), not a copy:
+// every idle session pays for this.
 class LocalSessions {
  public:
-  void journal(const std::string& session, const std::string& room) {
+  // Returns the room's key, for forget(): it stays while the room has a journaled session.
+  const std::string* journal(const std::string& session_id, const std::string& room) {
     std::lock_guard lock(mutex_);
-    room_of_[session] = room;
-    rooms_[room].insert(session);
+    auto it = rooms_.try_emplace(room).first;
+    it->second.push_back(&session_id);
+    return &it->first;
   }
-  void forget(const std::string& session) {
+  void forget(const std::string& session_id, const std::string* room) {
     std::lock_guard lock(mutex_);
-    auto it = room_of_.find(session);
-    if (it == room_of_.end()) return;
-    auto r = rooms_.find(it->second);
-    r->second.erase(session);
-    if (r->second.empty()) rooms_.erase(r);
-    room_of_.erase(it);
+    auto it = rooms_.find(*room);
+    auto& ids = it->second;
+    ids.erase(std::remove(ids.begin(), ids.end(), &session_id), ids.end());
+    if (ids.empty()) rooms_.erase(it);
   }
-  bool journaled(const std::string& session) const {
+  bool journaled(const std::string& session, const std::string& room) const {
     std::lock_guard lock(mutex_);
-    return room_of_.count(session) > 0;
+    auto it = rooms_.find(room);
+    return it != rooms_.end() && std::any_of(it->second.begin(), it->second.end(),
+                                             [&](const std::string* id) { return *id == session; });
   }
   std::vector<std::string> inRoom(const std::string& room) const {
     std::lock_guard lock(mutex_);
-    auto it = rooms_.find(room);
-    return it == rooms_.end() ? std::vector<std::string>{}
-                              : std::vector<std::string>(it->second.begin(), it->second.end());
+    std::vector<std::string> ids;
+    if (auto it = rooms_.find(room); it != rooms_.end())
+      for (const std::string* id : it->second) ids.push_back(*id);
+    return ids;
   }
   void viewer(const std::string& share_id, const SessionPtr& s) {
     std::lock_guard lock(mutex_);
@@ -145,8 +150,7 @@ class LocalSessions {
 
  private:
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, std::string> room_of_;
-  std::unordered_map<std::string, std::set<std::string>> rooms_;
+  std::unordered_map<std::string, std::vector<const std::string*>> rooms_;
   std::unordered_map<std::string, std::unordered_map<std::string, SessionPtr>> viewers_;
 };
 
@@ -168,12 +172,12 @@ class Journaled final : public SessionHandler {
       : shared_(shared), session_(session) {
     const SessionInfo& info = session.info();
     SessionRecord record{info.id, info.user, room, info.participant, shared.clock->now(), 0, "", 0};
-    shared_.local.journal(info.id, room);
+    room_ = shared_.local.journal(info.id, room);
     shared_.writer->push([record](Store& s) { s.beginSession(record); });
   }
   void onClose(DisconnectReason reason) override {
     const std::string id = session_.info().id;
-    shared_.local.forget(id);
+    shared_.local.forget(session_.info().id, room_);
     shared_.writer->push([id, at = shared_.clock->now(), why = std::string(reasonName(reason))](
                              Store& s) { s.endSession(id, at, why); });
   }
@@ -181,6 +185,7 @@ class Journaled final : public SessionHandler {
  private:
   Shared& shared_;
   Session& session_;
+  const std::string* room_;  // LocalSessions' key
 };
 
 // A share token's holder in the room: closed when its token expires (revocation closes it
@@ -489,7 +494,7 @@ class ShareTokens final : public Plugin {
         Value v;
         if (!json::parse(e.json, v)) return;
         const std::string session(v["session_id"].asString());
-        if (!shared_.local.journaled(session)) return;
+        if (!shared_.local.journaled(session, shared_.rooms->roomOf(session))) return;
         if (auto entry = make(shared_.clock->now(), v))
           shared_.writer->push([session, entry = *entry](Store& s) { s.append(session, {entry}); });
       }));
