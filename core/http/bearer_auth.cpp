@@ -135,8 +135,14 @@ struct BearerAuth::Impl {
   int leeway_sec = 0;
   Poco::JWT::Signer signer;  // key_alg only; HS256 goes through VerifyHs256
 
+  // Every request with a token hashes it. EVP_Digest would make (and free) a digest context and
+  // its provider state each time, five allocations; each thread keeps one context instead.
   bool Hash(std::string_view data, Digest& out) const {
-    return EVP_Digest(data.data(), data.size(), out.data(), nullptr, sha256.get(), nullptr) == 1;
+    using CtxPtr = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
+    static thread_local CtxPtr ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    return ctx && EVP_DigestInit_ex2(ctx.get(), sha256.get(), nullptr) == 1 &&
+           EVP_DigestUpdate(ctx.get(), data.data(), data.size()) == 1 &&
+           EVP_DigestFinal_ex(ctx.get(), out.data(), nullptr) == 1;
   }
 
   bool MatchesOperator(std::string_view token) const {

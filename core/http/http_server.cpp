@@ -234,7 +234,7 @@ class HttpConnection final : public net::IoHandler,
       if (errno != EAGAIN && errno != EWOULDBLOCK) return finish();
       break;
     }
-    process();
+    answerNow([this] { process(); });
     if (peer_done_ && !closed_ && phase_ != Phase::kHandling) {
       // The client will send nothing more: answer what it asked, then close.
       if (out_.size() == out_off_) return finish();
@@ -295,6 +295,8 @@ class HttpConnection final : public net::IoHandler,
     match_ = server_->router.match(head_only_ ? "GET" : head.method, raw_path);
     query_ = qmark == std::string::npos ? std::string() : target.substr(qmark + 1);
 
+    principal_.subject.clear();  // who asked before on this connection is not who asks now
+    principal_.is_operator = false;
     if (match_.outcome == Router::Outcome::kBadPath)
       return refuseEarly(
           sdk::Response::error(400, "bad_request", "the request path is not a valid URL path"));
@@ -359,18 +361,15 @@ class HttpConnection final : public net::IoHandler,
 
   void dispatch() {
     auto route = match_.route;
-    auto request = std::make_shared<sdk::Request>();
-    request->method = parser_->head().method;
-    request->path = std::move(match_.path);
-    request->path_params = std::move(match_.params);
-    request->headers = parser_->head().headers;
-    request->body = std::move(parser_->body());
-    request->principal = std::move(principal_);
-    request->remote_address = remote_;
-    request->query = std::move(query_fields_);
     clearDeadline();
-    if (route->where == sdk::RunOn::kLoop && route->verifier.empty())
-      return respond(call(*route, *request), false);
+    if (route->where == sdk::RunOn::kLoop && route->verifier.empty()) {
+      // The connection's own Request, assigned field by field: its strings and vectors keep their
+      // capacity, so a keep-alive connection's requests reach their handler without allocating.
+      fill(loop_request_);
+      return respond(call(*route, loop_request_), false);
+    }
+    auto request = std::make_shared<sdk::Request>();
+    fill(*request);
 
     phase_ = Phase::kHandling;
     std::weak_ptr<HttpConnection> weak = shared_from_this();
@@ -396,13 +395,26 @@ class HttpConnection final : public net::IoHandler,
   void handled(sdk::Response response) {
     if (closed_) return;
     phase_ = Phase::kIdle;
-    respond(std::move(response), false);
-    process();  // pipelined requests waited for this one
+    answerNow([&] {
+      respond(std::move(response), false);
+      process();  // pipelined requests waited for this one
+    });
     if (peer_done_ && !closed_ && phase_ != Phase::kHandling) {
       if (out_.size() == out_off_) return finish();
       phase_ = Phase::kClosing;
     }
     updateInterest();
+  }
+
+  void fill(sdk::Request& request) {
+    request.method = parser_->head().method;
+    request.path = match_.path;
+    request.path_params = match_.params;
+    request.headers = parser_->head().headers;
+    request.body.swap(parser_->body());
+    request.principal = principal_;
+    request.remote_address = remote_;
+    request.query = query_fields_;
   }
 
   // A route's verifier, on the worker pool: its grant becomes the request's principal.
@@ -454,7 +466,7 @@ class HttpConnection final : public net::IoHandler,
       setDeadline(loop_.now() + std::chrono::milliseconds(server_->settings.keepalive_timeout_ms));
       return;
     }
-    parser_ = std::make_unique<RequestParser>(server_->limits);
+    parser_->reset();
     match_ = {};
     head_only_ = false;
     phase_ = Phase::kIdle;
@@ -515,8 +527,20 @@ class HttpConnection final : public net::IoHandler,
                             loop_, std::move(early));
   }
 
+  // Runs `parse` (which answers requests) and writes what it answered at once, not at the end of
+  // the loop's iteration: nobody's response waits for the rest of the loop's connections, or for
+  // the loop thread to be scheduled again if it is preempted meanwhile. Responses to pipelined
+  // requests still leave in one send.
+  template <class F>
+  void answerNow(F&& parse) {
+    answering_ = true;
+    parse();
+    answering_ = false;
+    while (!closed_ && !want_write_ && out_off_ < out_.size()) flush();
+  }
+
   void scheduleFlush() {
-    if (flush_scheduled_ || want_write_ || closed_) return;
+    if (answering_ || flush_scheduled_ || want_write_ || closed_) return;
     flush_scheduled_ = true;
     loop_.deferFlush(shared_from_this());
   }
@@ -593,6 +617,7 @@ class HttpConnection final : public net::IoHandler,
   std::string query_;
   sdk::Fields query_fields_;
   sdk::Principal principal_;
+  sdk::Request loop_request_;  // what handlers on the loop get (see dispatch)
   bool head_only_ = false;
   int served_ = 0;
   bool closed_ = false;
@@ -600,6 +625,7 @@ class HttpConnection final : public net::IoHandler,
   bool peer_done_ = false;
   bool draining_ = false;
   bool flush_scheduled_ = false;
+  bool answering_ = false;  // inside answerNow(): it writes when the answers are made
   bool want_write_ = false;
   std::uint32_t interest_ = EPOLLIN | EPOLLRDHUP;
   EventLoop::TimerId timer_ = 0;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <new>
 
 namespace parley::core {
 
@@ -154,6 +155,25 @@ void RequestParser::fail(int status, std::string code, std::string message) {
   error_status_ = status;
   error_code_ = std::move(code);
   error_message_ = std::move(message);
+}
+
+void RequestParser::reset() {
+  // Beast's parser has no reset: a new one, in the old one's place.
+  beast_->~Beast();
+  new (beast_.get()) Beast(*this);
+  state_ = State::kNeedMore;
+  head_.method.clear();
+  head_.target.clear();
+  head_.version = 11;
+  head_.headers.clear();
+  head_.keep_alive = true;
+  head_.has_body = head_.expect_continue = head_.upgrade = false;
+  body_.clear();
+  if (body_.capacity() > 64 * 1024) std::string().swap(body_);  // an upload's buffer goes
+  started_ = head_checked_ = false;
+  error_status_ = 0;
+  error_code_.clear();
+  error_message_.clear();
 }
 
 void RequestParser::readBody() {

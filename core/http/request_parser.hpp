@@ -54,6 +54,9 @@ class RequestParser {
   std::size_t feed(const char* data, std::size_t size);
   // After kHead: parse the body too (on the next feed()).
   void readBody();
+  // Ready for the connection's next request, keeping what was allocated for the last one (a
+  // keep-alive connection's requests then parse without touching the heap).
+  void reset();
   State state() const { return state_; }
 
   const RequestHead& head() const { return head_; }

@@ -132,7 +132,13 @@ class CategoryCache {
   }
 
  private:
-  std::vector<std::pair<const sdk::CategoryCounter*, sdk::CategoryCounter::Snapshot>> cache_;
+  std::vector<std::pair<const sdk::CategoryCounter*, sdk::CategoryCounter::Snapshot>> cache_ =
+      reserved();
+  static decltype(cache_) reserved() {
+    decltype(cache_) v;
+    v.reserve(8);  // more category counters than a document has; one allocation, not four
+    return v;
+  }
 };
 
 }  // namespace
@@ -154,12 +160,13 @@ struct MetricsRegistry::Instrument {
   std::shared_ptr<sdk::CategoryCounter> categories;
   std::vector<std::pair<int, int>> contract;  // (slot, part) this instrument fills
 
-  // (name, part) of each value with a name of its own; averages count as one (their pair follows).
-  std::vector<std::pair<std::string, int>> values() const {
-    std::vector<std::pair<std::string, int>> v = {{name, -1}};
+  // Calls f(name, part) for each value with a name of its own; averages count as one (their pair
+  // follows). Nothing allocated: writeJson runs this for every instrument of every scrape.
+  template <class F>
+  void forEachValue(F&& f) const {
+    f(name, -1);
     if (label.empty())
-      for (std::size_t i = 0; i < parts.size(); ++i) v.emplace_back(parts[i], static_cast<int>(i));
-    return v;
+      for (std::size_t i = 0; i < parts.size(); ++i) f(parts[i], static_cast<int>(i));
   }
   // A counter's or gauge's value (part as in SlotRef).
   long long scalar(CategoryCache& cache, int part) const {
@@ -174,9 +181,10 @@ struct MetricsRegistry::Instrument {
   }
   std::vector<std::string> claimKeys() const {
     std::vector<std::string> keys;
-    for (const auto& [n, part] : values())
+    forEachValue([&](const std::string& n, int) {
       addClaimKeys(kind == Kind::kCategories ? Kind::kCounter : kind, n, total_name, samples_name,
                    keys);
+    });
     return keys;
   }
 };
@@ -300,7 +308,7 @@ std::shared_ptr<sdk::Revoker> MetricsRegistry::add(std::shared_ptr<Instrument> i
   if (!inst->counter && !inst->gauge && !inst->average && !inst->categories && !inst->computed)
     throw sdk::RegistrationError(who + ": the instrument is null");
   std::vector<std::string> names;
-  for (const auto& [n, part] : inst->values()) names.push_back(n);
+  inst->forEachValue([&](const std::string& n, int) { names.push_back(n); });
   if (inst->kind == Kind::kAverage) {
     if (inst->decimals < 0 || inst->decimals > 9)
       throw sdk::RegistrationError(who + ": decimals must be between 0 and 9");
@@ -320,7 +328,7 @@ std::shared_ptr<sdk::Revoker> MetricsRegistry::add(std::shared_ptr<Instrument> i
   // Which contract fields it fills, each with the contract's kind and shape.
   const auto& fields = contractFields();
   const Kind value_kind = inst->kind == Kind::kCategories ? Kind::kCounter : inst->kind;
-  for (const auto& [n, part] : inst->values())
+  inst->forEachValue([&](const std::string& n, int part) {
     for (std::size_t slot = 0; slot < fields.size(); ++slot) {
       const ContractField& f = fields[slot];
       if (f.name != n) continue;
@@ -337,6 +345,7 @@ std::shared_ptr<sdk::Revoker> MetricsRegistry::add(std::shared_ptr<Instrument> i
       }
       inst->contract.emplace_back(static_cast<int>(slot), part);
     }
+  });
 
   const auto keys = inst->claimKeys();
   std::unique_lock lock(mutex_);
@@ -404,7 +413,10 @@ void MetricsRegistry::writeJson(std::string& out, double generated_at) const {
     return inst.scalar(categories, part);
   };
 
-  std::string pairs;  // raw pairs follow the contract's own fields
+  // Raw pairs follow the contract's own fields; the buffer is the thread's, so that a scrape
+  // allocates nothing here after the first.
+  static thread_local std::string pairs;
+  pairs.clear();
   std::shared_lock lock(mutex_);
   const auto& fields = contractFields();
   for (std::size_t slot = 0; slot < fields.size(); ++slot) {
@@ -432,10 +444,10 @@ void MetricsRegistry::writeJson(std::string& out, double generated_at) const {
       pairs.clear();
       continue;
     }
-    for (const auto& [n, part] : inst->values()) {
+    inst->forEachValue([&](const std::string& n, int part) {
       appendKey(out, n);
       appendInt(out, scalar(*inst, part));
-    }
+    });
   }
   out += "}";
 }
@@ -526,8 +538,9 @@ void MetricsRegistry::writePrometheus(std::string& out) const {
       writeScalar(f.name, f.help, kindOf(f.kind), 0);
   }
   for (const auto& inst : extras_)
-    for (const auto& [name, part] : inst->values())
+    inst->forEachValue([&](const std::string& name, int part) {
       writeValue(*inst, name, part, inst->help.empty() ? std::string_view(name) : inst->help);
+    });
 }
 
 }  // namespace parley::core

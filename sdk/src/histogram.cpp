@@ -24,7 +24,7 @@ double fromBits(std::uint64_t b) {
 void atomicAdd(std::atomic<std::uint64_t>& sum_bits, double value) {
   std::uint64_t old = sum_bits.load(std::memory_order_relaxed);
   while (!sum_bits.compare_exchange_weak(old, toBits(fromBits(old) + value),
-                                         std::memory_order_relaxed)) {
+                                         std::memory_order_release, std::memory_order_relaxed)) {
   }
 }
 }  // namespace
@@ -56,7 +56,7 @@ void Histogram::observe(double value) noexcept {
   Shard& shard = shards_[n >> 63];
   if (!bounds_.empty()) {
     auto idx = std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin();
-    shard.buckets[idx].fetch_add(1, std::memory_order_relaxed);
+    shard.buckets[idx].fetch_add(1, std::memory_order_release);
   }
   atomicAdd(shard.sum_bits, value);
   shard.completed.fetch_add(1, std::memory_order_release);
@@ -64,6 +64,26 @@ void Histogram::observe(double value) noexcept {
 
 Histogram::Snapshot Histogram::snapshot() const {
   std::lock_guard<std::mutex> lock(read_mutex_);
+  Snapshot snap;
+  snap.buckets.resize(bounds_.empty() ? 0 : bounds_.size() + 1);
+  // Most reads find nothing being observed: then both shards, summed, are one consistent set (as
+  // in totals() below), and no shard needs to move. A bucket or sum read that saw an observation
+  // synchronizes with it (release/acquire), so its start shows in `began_after`.
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const std::uint64_t began = started_and_hot_.load(std::memory_order_acquire) & ~kHotBit;
+    const std::uint64_t done = shards_[0].completed.load(std::memory_order_acquire) +
+                               shards_[1].completed.load(std::memory_order_acquire);
+    if (done != began) continue;
+    for (std::size_t i = 0; i < snap.buckets.size(); ++i)
+      snap.buckets[i] = shards_[0].buckets[i].load(std::memory_order_acquire) +
+                        shards_[1].buckets[i].load(std::memory_order_acquire);
+    snap.sum = fromBits(shards_[0].sum_bits.load(std::memory_order_acquire)) +
+               fromBits(shards_[1].sum_bits.load(std::memory_order_acquire));
+    if ((started_and_hot_.load(std::memory_order_acquire) & ~kHotBit) != began) continue;
+    snap.count = began;
+    return snap;
+  }
+  // Observed without pause: swap the shards.
   auto& self = const_cast<Histogram&>(*this);
   // Flip the hot bit: new observations go to the other shard from here on.
   const std::uint64_t n = self.started_and_hot_.fetch_add(kHotBit, std::memory_order_acq_rel);
@@ -74,10 +94,8 @@ Histogram::Snapshot Histogram::snapshot() const {
   // wait for the few still being written.
   while (cold.completed.load(std::memory_order_acquire) != started) std::this_thread::yield();
 
-  Snapshot snap;
   snap.count = started;
   snap.sum = fromBits(cold.sum_bits.load(std::memory_order_relaxed));
-  snap.buckets.resize(bounds_.empty() ? 0 : bounds_.size() + 1);
   for (std::size_t i = 0; i < snap.buckets.size(); ++i)
     snap.buckets[i] = cold.buckets[i].load(std::memory_order_relaxed);
 
@@ -106,8 +124,8 @@ Histogram::Totals Histogram::totals() const {
       const std::uint64_t began = started_and_hot_.load(std::memory_order_acquire) & ~kHotBit;
       const std::uint64_t done = shards_[0].completed.load(std::memory_order_acquire) +
                                  shards_[1].completed.load(std::memory_order_acquire);
-      const double sum = fromBits(shards_[0].sum_bits.load(std::memory_order_relaxed)) +
-                         fromBits(shards_[1].sum_bits.load(std::memory_order_relaxed));
+      const double sum = fromBits(shards_[0].sum_bits.load(std::memory_order_acquire)) +
+                         fromBits(shards_[1].sum_bits.load(std::memory_order_acquire));
       const std::uint64_t began_after = started_and_hot_.load(std::memory_order_acquire) & ~kHotBit;
       if (done == began && began_after == began) return {sum, done};
     }

@@ -230,6 +230,24 @@ TEST_F(HttpWire, PipelinedRequestsAreAnsweredInOrderOnOneConnection) {
   EXPECT_TRUE(c.closedBy(std::chrono::seconds(1))) << "Connection: close is honoured";
 }
 
+// Handlers on the loop reuse the connection's request object: nothing of one request (its
+// principal, query, body or headers) may reach the handler of the next.
+TEST_F(HttpWire, NothingOfOneRequestReachesTheNextOnAKeptAliveConnection) {
+  Raw c(port());
+  c.send(std::string("POST /fixture/echo?q=first HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") +
+         kOperatorToken +
+         "\r\nContent-Length: 5\r\n\r\nhello"
+         "POST /fixture/whoami HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  const std::string reply = c.readResponses(2);
+  ASSERT_EQ(Raw::countResponses(reply), 2u) << reply;
+  EXPECT_NE(reply.find(R"({"subject":"operator","operator":true,"size":5,"q":"first"})"),
+            std::string::npos)
+      << reply;
+  EXPECT_NE(reply.find(R"({"subject":"","operator":false,"size":0,"q":"","authorization":""})"),
+            std::string::npos)
+      << reply;
+}
+
 TEST_F(HttpWire, HeadIsGetWithoutABody) {
   Raw c(port());
   c.send("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");

@@ -88,7 +88,9 @@ TEST(Plugins, OptionalFailureIsSkippedAndReportedInReadyz) {
   EXPECT_NE(ready.body.find("\"id\":\"abi_major\",\"state\":\"skipped\""), std::string::npos)
       << ready.body;
   EXPECT_NE(ready.body.find("ABI sdk_major mismatch"), std::string::npos) << ready.body;
-  EXPECT_NE(p.err().find("optional plugin 'start_throws' skipped"), std::string::npos);
+  // The log line (stderr) can arrive after "listening on" (stdout): wait for it.
+  EXPECT_TRUE(p.waitForErr("optional plugin 'start_throws' skipped", std::chrono::seconds(5)))
+      << p.err();
   // What start_throws registered before throwing was revoked with it.
   EXPECT_EQ(get(p.port(), "/start_throws").status, 404);
   EXPECT_EQ(get(p.port(), "/fixture/hello").status, 200);
