@@ -5,13 +5,12 @@
 //   node parleyd_client.js PORT_A PORT_B PATH RATE SECONDS
 'use strict';
 const WebSocket = require('ws');
+const { paceSends, latencies } = require('./paced');
 
 const [portA, portB, path, rateArg, secondsArg] = process.argv.slice(2);
 const rate = Number(rateArg);
 const seconds = Number(secondsArg);
 const total = rate * seconds;
-const sent = new Array(total);
-const rtts = [];
 
 function connect(port) {
   return new Promise((resolve, reject) => {
@@ -21,39 +20,17 @@ function connect(port) {
   });
 }
 
-function report() {
-  rtts.sort((x, y) => x - y);
-  const pct = (q) => (rtts.length ? rtts[Math.floor(q * (rtts.length - 1))] : 0);
-  console.log(`samples ${rtts.length} p50 ${pct(0.5).toFixed(1)} p90 ${pct(0.9).toFixed(1)} ` +
-              `p99 ${pct(0.99).toFixed(1)} p999 ${pct(0.999).toFixed(1)} ` +
-              `max ${(rtts[rtts.length - 1] || 0).toFixed(1)} lost ${total - rtts.length}`);
-  process.exit(0);
-}
-
 async function main() {
   const [a, b] = await Promise.all([connect(portA), connect(portB)]);
   await new Promise((r) => setTimeout(r, 500));  // both joined, B subscribed
+  const arrived = latencies(total, seconds);
+  const pad = 'x'.repeat(150);
+  let sent = [];
   a.on('message', () => {});  // A's own events come back (local members); read and drop them
   b.on('message', (data) => {
     const e = JSON.parse(data);
-    if (e.type !== 'room_event') return;
-    rtts.push(Number(process.hrtime.bigint() - sent[e.seq]) / 1000);
-    if (rtts.length === total) report();
+    if (e.type === 'room_event') arrived(sent[e.seq]);
   });
-  const pad = 'x'.repeat(150);
-  let i = 0;
-  const intervalNs = BigInt(Math.round(1e9 / rate));
-  let next = process.hrtime.bigint();
-  (function tick() {
-    const now = process.hrtime.bigint();
-    while (i < total && now >= next) {
-      sent[i] = process.hrtime.bigint();
-      a.send(JSON.stringify({ type: 'room_event', seq: i, pad }));
-      i += 1;
-      next += intervalNs;
-    }
-    if (i < total) setImmediate(tick);
-  })();
-  setTimeout(report, (seconds + 5) * 1000);
+  sent = paceSends(total, rate, (seq) => a.send(JSON.stringify({ type: 'room_event', seq, pad })));
 }
 main().catch((e) => { console.error(`parleyd_client: ${e.message}`); process.exit(1); });
