@@ -107,7 +107,9 @@ std::vector<ConfigKey> coreConfigKeys(const std::string& exe_dir) {
                 "which can hold megabytes per connection before ws.max_send_queue_bytes applies.",
                 0, 67108864),
       ConfigKey("ws.ping_interval_ms", T::kInt, "25000",
-                "Protocol and application pings to every session, this often.", 10, 3600000),
+                "Protocol and application pings to every session, this often (each loop checks its "
+                "sessions every quarter of it, at most every second).",
+                10, 3600000),
       ConfigKey("ws.idle_timeout_ms", T::kInt, "60000",
                 "A session that sends nothing (not even a pong) for this long is closed "
                 "(socket_closed), at its next heartbeat.",
