@@ -175,17 +175,25 @@ class Journaled final : public SessionHandler {
     room_ = shared_.local.journal(info.id, room);
     shared_.writer->push([record](Store& s) { s.beginSession(record); });
   }
+  // Also without onClose (the plugin stopping under a live session): LocalSessions must never
+  // hold the id of a session it no longer follows.
+  ~Journaled() override { forget(); }
   void onClose(DisconnectReason reason) override {
     const std::string id = session_.info().id;
-    shared_.local.forget(session_.info().id, room_);
+    forget();
     shared_.writer->push([id, at = shared_.clock->now(), why = std::string(reasonName(reason))](
                              Store& s) { s.endSession(id, at, why); });
   }
 
  private:
+  void forget() {
+    if (room_) shared_.local.forget(session_.info().id, room_);
+    room_ = nullptr;
+  }
+
   Shared& shared_;
   Session& session_;
-  const std::string* room_;  // LocalSessions' key
+  const std::string* room_;  // LocalSessions' key; null once forgotten
 };
 
 // A share token's holder in the room: closed when its token expires (revocation closes it
