@@ -124,7 +124,7 @@ class HttpConnection final : public net::IoHandler,
       if (errno != EAGAIN && errno != EWOULDBLOCK) return finish();
       break;
     }
-    answerNow([this] { process(); });
+    process();
     if (peer_done_ && !closed_ && phase_ != Phase::kHandling) {
       // The client will send nothing more: answer what it asked, then close.
       if (out_.size() == out_off_) return finish();
@@ -285,10 +285,8 @@ class HttpConnection final : public net::IoHandler,
   void handled(sdk::Response response) {
     if (closed_) return;
     phase_ = Phase::kIdle;
-    answerNow([&] {
-      respond(std::move(response), false);
-      process();  // pipelined requests waited for this one
-    });
+    respond(std::move(response), false);
+    process();  // pipelined requests waited for this one
     if (peer_done_ && !closed_ && phase_ != Phase::kHandling) {
       if (out_.size() == out_off_) return finish();
       phase_ = Phase::kClosing;
@@ -417,20 +415,8 @@ class HttpConnection final : public net::IoHandler,
                             loop_, std::move(early));
   }
 
-  // Runs `parse` (which answers requests) and writes what it answered at once, not at the end of
-  // the loop's iteration: nobody's response waits for the rest of the loop's connections, or for
-  // the loop thread to be scheduled again if it is preempted meanwhile. Responses to pipelined
-  // requests still leave in one send.
-  template <class F>
-  void answerNow(F&& parse) {
-    answering_ = true;
-    parse();
-    answering_ = false;
-    while (!closed_ && !want_write_ && out_off_ < out_.size()) flush();
-  }
-
   void scheduleFlush() {
-    if (answering_ || flush_scheduled_ || want_write_ || closed_) return;
+    if (flush_scheduled_ || want_write_ || closed_) return;
     flush_scheduled_ = true;
     loop_.deferFlush(shared_from_this());
   }
@@ -515,7 +501,6 @@ class HttpConnection final : public net::IoHandler,
   bool peer_done_ = false;
   bool draining_ = false;
   bool flush_scheduled_ = false;
-  bool answering_ = false;  // inside answerNow(): it writes when the answers are made
   bool want_write_ = false;
   std::uint32_t interest_ = EPOLLIN | EPOLLRDHUP;
   EventLoop::TimerId timer_ = 0;
