@@ -41,9 +41,10 @@ class PARLEY_SDK_API Gauge {
 };
 
 // Sum and count of observations, optionally with buckets. An Average is a Histogram without
-// buckets. A snapshot always has sum, count and buckets from the same set of observations:
-// writers add to a "hot" shard while a reader swaps shards and waits for the in-flight writes of
-// the one it reads (the scheme of the Prometheus Go client), so no writer ever waits.
+// buckets. A snapshot always has sum, count and buckets from the same set of observations: a
+// reader that finds no observation in flight reads both shards as they are; otherwise it swaps
+// shards (writers add to a "hot" one) and waits for the in-flight writes of the one it reads (the
+// scheme of the Prometheus Go client). No writer ever waits.
 class PARLEY_SDK_API Histogram {
  public:
   struct Snapshot {
