@@ -124,6 +124,8 @@ void appendFamilyHeader(std::string& out, std::string_view family, std::string_v
 // Category counters are read once per document, whichever fields they feed.
 class CategoryCache {
  public:
+  // More category counters than a document has: one allocation per document, not one per counter.
+  CategoryCache() { cache_.reserve(8); }
   std::uint64_t value(const sdk::CategoryCounter& c, int part) {
     for (auto& [ptr, snap] : cache_)
       if (ptr == &c) return part < 0 ? snap.total : snap.counts[static_cast<std::size_t>(part)];
@@ -132,13 +134,7 @@ class CategoryCache {
   }
 
  private:
-  std::vector<std::pair<const sdk::CategoryCounter*, sdk::CategoryCounter::Snapshot>> cache_ =
-      reserved();
-  static decltype(cache_) reserved() {
-    decltype(cache_) v;
-    v.reserve(8);  // more category counters than a document has; one allocation, not four
-    return v;
-  }
+  std::vector<std::pair<const sdk::CategoryCounter*, sdk::CategoryCounter::Snapshot>> cache_;
 };
 
 }  // namespace
