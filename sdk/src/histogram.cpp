@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -28,6 +29,19 @@ void atomicAdd(std::atomic<std::uint64_t>& sum_bits, double value) {
   }
 }
 }  // namespace
+
+namespace {
+// Plugins built against SDK 1.2 allocate Histograms with that header's layout.
+struct Sdk12Histogram {
+  std::vector<double> bounds;
+  std::atomic<std::uint64_t> started_and_hot;
+  std::unique_ptr<int[]> shards;
+  std::mutex read_mutex;
+};
+}  // namespace
+static_assert(sizeof(Histogram) == sizeof(Sdk12Histogram) &&
+                  alignof(Histogram) == alignof(Sdk12Histogram),
+              "Histogram's size is part of the SDK's ABI");
 
 struct Histogram::Shard {
   std::atomic<std::uint64_t> sum_bits{0};  // a double; 0 bits == 0.0
@@ -62,35 +76,56 @@ void Histogram::observe(double value) noexcept {
   shard.completed.fetch_add(1, std::memory_order_release);
 }
 
-Histogram::Snapshot Histogram::snapshot() const {
-  std::lock_guard<std::mutex> lock(read_mutex_);
-  Snapshot snap;
-  snap.buckets.resize(bounds_.empty() ? 0 : bounds_.size() + 1);
-  // Most reads find nothing being observed: then both shards, summed, are one consistent set (as
-  // in totals() below), and no shard needs to move. A bucket or sum read that saw an observation
-  // synchronizes with it (release/acquire), so its start shows in `began_after`.
-  for (int attempt = 0; attempt < 4; ++attempt) {
+// Reads with `read(began)` while no observation was in flight and no reader moved the shards,
+// trying a few times; false if it never found such a moment. An observation begins (started), adds
+// to its shard, then completes (release); so if every one begun had completed when the
+// completions were read (acquire), what `read` loads after holds them all, and if none began
+// before the second look at `started`, it holds no other. A swap by another reader shows in swaps_.
+template <class Read>
+bool Histogram::readQuiet(Read&& read) const {
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    const std::uint64_t swaps = swaps_.load(std::memory_order_acquire);
+    if (swaps & 1) continue;
     const std::uint64_t began = started_and_hot_.load(std::memory_order_acquire) & ~kHotBit;
     const std::uint64_t done = shards_[0].completed.load(std::memory_order_acquire) +
                                shards_[1].completed.load(std::memory_order_acquire);
     if (done != began) continue;
+    read(began);  // acquire loads only: the checks below stay after them
+    if ((started_and_hot_.load(std::memory_order_acquire) & ~kHotBit) != began) continue;
+    if (swaps_.load(std::memory_order_acquire) != swaps) continue;
+    return true;
+  }
+  return false;
+}
+
+Histogram::Snapshot Histogram::snapshot() const {
+  Snapshot snap;
+  snap.buckets.resize(bounds_.empty() ? 0 : bounds_.size() + 1);
+  const auto readBoth = [&](std::uint64_t began) {
     for (std::size_t i = 0; i < snap.buckets.size(); ++i)
       snap.buckets[i] = shards_[0].buckets[i].load(std::memory_order_acquire) +
                         shards_[1].buckets[i].load(std::memory_order_acquire);
     snap.sum = fromBits(shards_[0].sum_bits.load(std::memory_order_acquire)) +
                fromBits(shards_[1].sum_bits.load(std::memory_order_acquire));
-    if ((started_and_hot_.load(std::memory_order_acquire) & ~kHotBit) != began) continue;
     snap.count = began;
-    return snap;
+  };
+  // Most reads find nothing being observed: then both shards, summed, are one consistent set.
+  // Otherwise this reader swaps the shards, unless another is already at it.
+  std::uint64_t swaps = 0;
+  for (;;) {
+    if (readQuiet(readBoth)) return snap;
+    swaps = swaps_.load(std::memory_order_relaxed);
+    if (!(swaps & 1) && swaps_.compare_exchange_strong(swaps, swaps + 1, std::memory_order_acq_rel))
+      break;
+    std::this_thread::yield();
   }
-  // Observed without pause: swap the shards.
   auto& self = const_cast<Histogram&>(*this);
   // Flip the hot bit: new observations go to the other shard from here on.
   const std::uint64_t n = self.started_and_hot_.fetch_add(kHotBit, std::memory_order_acq_rel);
   const std::uint64_t started = n & ~kHotBit;
   Shard& cold = self.shards_[n >> 63];
   Shard& hot = self.shards_[(n >> 63) ^ 1];
-  // The cold shard holds every observation begun so far (the previous read merged all into it);
+  // The cold shard holds every observation begun so far (the previous swap merged all into it);
   // wait for the few still being written.
   while (cold.completed.load(std::memory_order_acquire) != started) std::this_thread::yield();
 
@@ -100,36 +135,27 @@ Histogram::Snapshot Histogram::snapshot() const {
     snap.buckets[i] = cold.buckets[i].load(std::memory_order_relaxed);
 
   // Merge into the new hot shard and zero the cold one, so the next read again finds everything
-  // in one place.
+  // in one place. Each store releases: a reader that loads one of them then finds swaps_ changed.
   atomicAdd(hot.sum_bits, snap.sum);
   for (std::size_t i = 0; i < snap.buckets.size(); ++i) {
-    hot.buckets[i].fetch_add(snap.buckets[i], std::memory_order_relaxed);
-    cold.buckets[i].store(0, std::memory_order_relaxed);
+    hot.buckets[i].fetch_add(snap.buckets[i], std::memory_order_release);
+    cold.buckets[i].store(0, std::memory_order_release);
   }
   hot.completed.fetch_add(started, std::memory_order_release);
-  cold.sum_bits.store(0, std::memory_order_relaxed);
+  cold.sum_bits.store(0, std::memory_order_release);
   cold.completed.store(0, std::memory_order_release);
+  swaps_.store(swaps + 2, std::memory_order_release);
   return snap;
 }
 
 Histogram::Totals Histogram::totals() const {
-  // No shard moves while we read (snapshot() holds this too). Observations still arrive: the read
-  // counts when nothing was in flight from before the count of completions to after the sum, and
-  // otherwise tries again. An observation begins (started), adds to the sum, then completes
-  // (release); so if every one begun had completed when `done` was read (acquire), the sum read
-  // after holds them all, and if none began before the second look, it holds no other.
-  {
-    std::lock_guard<std::mutex> lock(read_mutex_);
-    for (int attempt = 0; attempt < 8; ++attempt) {
-      const std::uint64_t began = started_and_hot_.load(std::memory_order_acquire) & ~kHotBit;
-      const std::uint64_t done = shards_[0].completed.load(std::memory_order_acquire) +
-                                 shards_[1].completed.load(std::memory_order_acquire);
-      const double sum = fromBits(shards_[0].sum_bits.load(std::memory_order_acquire)) +
-                         fromBits(shards_[1].sum_bits.load(std::memory_order_acquire));
-      const std::uint64_t began_after = started_and_hot_.load(std::memory_order_acquire) & ~kHotBit;
-      if (done == began && began_after == began) return {sum, done};
-    }
-  }
+  Totals totals;
+  const auto readSums = [&](std::uint64_t began) {
+    totals.sum = fromBits(shards_[0].sum_bits.load(std::memory_order_acquire)) +
+                 fromBits(shards_[1].sum_bits.load(std::memory_order_acquire));
+    totals.count = began;
+  };
+  if (readQuiet(readSums)) return totals;
   // Observed without pause: the swap of shards always gets a consistent pair.
   const Snapshot snap = snapshot();
   return {snap.sum, snap.count};

@@ -44,7 +44,8 @@ class PARLEY_SDK_API Gauge {
 // buckets. A snapshot always has sum, count and buckets from the same set of observations: a
 // reader that finds no observation in flight reads both shards as they are; otherwise it swaps
 // shards (writers add to a "hot" one) and waits for the in-flight writes of the one it reads (the
-// scheme of the Prometheus Go client). No writer ever waits.
+// scheme of the Prometheus Go client). No writer ever waits; a reader waits only while another
+// reader swaps.
 class PARLEY_SDK_API Histogram {
  public:
   struct Snapshot {
@@ -77,11 +78,19 @@ class PARLEY_SDK_API Histogram {
 
  private:
   struct Shard;
+  template <class Read>
+  bool readQuiet(Read&& read) const;
+
   std::vector<double> bounds_;
   std::atomic<std::uint64_t> started_and_hot_{
       0};  // bit 63: hot shard; the rest: observations begun
   std::unique_ptr<Shard[]> shards_;
-  mutable std::mutex read_mutex_;  // readers only; writers never take it
+  // Shard swaps begun and ended: odd while a reader moves observations between the shards. A
+  // reader that reads both shards as they are checks it did not change meanwhile (a sequence
+  // lock among readers; writers never look at it). It and its padding fill the place where SDK 1.2
+  // had a mutex, so a plugin built against that header has the same layout.
+  mutable std::atomic<std::uint64_t> swaps_{0};
+  char reserved_[sizeof(std::mutex) - sizeof(std::atomic<std::uint64_t>)] = {};
 };
 using Average = Histogram;
 
