@@ -142,6 +142,23 @@ TEST(Access, AnAssistIntensityOutsideOneToThreeIsRefusedBeforeTheUpgrade) {
   EXPECT_NE(sync.find("\"assist_intensity\":3"), std::string::npos) << sync;
 }
 
+TEST(Access, AnUnknownInterviewRoleIsRefusedBeforeTheUpgrade) {
+  Parleyd p(args("open"));
+  for (const char* bad : {"", "General", "chef", "coding%20"}) {
+    try {
+      WsClient::connect(p.port(), path(kOperatorToken, kRoom, "candidate") + "&role=" + bad);
+      ADD_FAILURE() << "upgraded with role=" << bad;
+    } catch (const WsRefused& r) {
+      EXPECT_EQ(r.status, 400) << bad;
+      EXPECT_NE(r.body.find("role must be general, behavioral"), std::string::npos) << r.body;
+    }
+  }
+  for (const char* good : {"general", "behavioral", "system_design", "leadership", "coding"})
+    EXPECT_NO_THROW(
+        WsClient::connect(p.port(), path(kOperatorToken, kRoom, "candidate") + "&role=" + good))
+        << good;
+}
+
 // Sends `message` and expects error {code: forbidden}, the session still answering pings.
 void refused(WsClient& c, const std::string& message, bool binary = false) {
   SCOPED_TRACE(binary ? "audio" : message);

@@ -129,16 +129,28 @@ class RoomsPlugin final : public Plugin {
     return isUuid(asked) ? asked : std::string();
   }
 
+  // The interview profiles (`role`) the assist and answers plugins know.
+  static bool isProfile(const std::string& role) {
+    return role == "general" || role == "behavioral" || role == "system_design" ||
+           role == "leadership" || role == "coding";
+  }
+
   // Who may come in, before the upgrade is answered.
   Grant admit(const Admission& a) const {
     const std::string& p = a.participant;
     if (p != "candidate" && p != "interviewer" && p != "viewer")
       return Grant::refuse(400, "bad_request",
                            "participant must be candidate, interviewer or viewer, not '" + p + "'");
-    for (const auto& [name, value] : a.request.query)
+    for (const auto& [name, value] : a.request.query) {
       if (name == "assist_intensity" && value != "1" && value != "2" && value != "3")
         return Grant::refuse(400, "bad_request",
                              "assist_intensity must be 1, 2 or 3, not '" + value + "'");
+      if (name == "role" && !isProfile(value))
+        return Grant::refuse(400, "bad_request",
+                             "role must be general, behavioral, system_design, leadership or "
+                             "coding, not '" +
+                                 value + "'");
+    }
     if (!claims_mode_ || a.is_operator) return Grant::allow(a.subject);
     std::string room;
     for (const auto& [name, value] : a.request.query)
