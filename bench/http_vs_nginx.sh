@@ -12,7 +12,10 @@
 # wrk -t1, keep-alive, at each connection count; rounds alternate which server goes first;
 # medians of the rounds.
 #
-# Usage: bench/http_vs_nginx.sh [ROUNDS] [SECONDS] [CONNECTIONS...]
+# Per core: THREADS=1 runs nginx with one worker and parleyd with one event loop
+# (ws.loop_threads=1) instead of two of each, so that wrk has the other core to itself.
+#
+# Usage: [THREADS=1|2] bench/http_vs_nginx.sh [ROUNDS] [SECONDS] [CONNECTIONS...]
 # Run it under flock /tmp/parley-bench.lock when others benchmark on the same machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +26,8 @@ shift $(($# < 2 ? $# : 2))
 conns_list=("${@:-16 50 1000}")
 read -r -a conns_list <<<"${conns_list[*]}"
 token=bench-operator-token
+threads=${THREADS:-2}
+[[ $threads == 1 || $threads == 2 ]] || { echo "THREADS must be 1 or 2" >&2; exit 64; }
 need_build bin/parleyd bin/parley_bench_ws_load
 for c in wrk nginx curl; do
   command -v $c >/dev/null || { echo "$c is not installed (.ci/install-deps bench)" >&2; exit 64; }
@@ -32,7 +37,7 @@ tmp=$(mktemp -d)
 chmod 755 "$tmp"  # nginx's workers (www-data) read the /metrics copy from here
 
 hold=$((rounds * ${#conns_list[@]} * 4 * (seconds + 2) + 60))
-start_parleyd_all "$tmp" "$token"
+start_parleyd_all "$tmp" "$token" -D ws.loop_threads="$threads"
 pport=$port
 ppid_=$last_pid
 move_instruments "$tmp" "$token" "$hold"
@@ -49,7 +54,7 @@ start_nginx() {
   for _ in 1 2 3; do
     nport=$(free_port)
     cat >"$tmp/nginx.conf" <<EOF
-worker_processes 2;
+worker_processes $threads;
 daemon off;
 pid $tmp/nginx.pid;
 error_log $tmp/nginx.err warn;
@@ -112,7 +117,8 @@ cpu_us() { # pids...
   echo $((t * tick_us))
 }
 read -r -a nginx_pids <<<"$nginx_master $(ps -o pid= --ppid "$nginx_master" | tr '\n' ' ')"
-[[ ${#nginx_pids[@]} == 3 ]] || { echo "nginx: expected a master and 2 workers: ${nginx_pids[*]}" >&2; exit 1; }
+[[ ${#nginx_pids[@]} == $((threads + 1)) ]] ||
+  { echo "nginx: expected a master and $threads workers: ${nginx_pids[*]}" >&2; exit 1; }
 
 run() { # port path conns -> "rps p50_us p99_us non2xx socket_errors requests"
   wrk -t1 -c"$3" -d"${seconds}s" --latency -H "Authorization: Bearer $token" \
@@ -126,7 +132,7 @@ run() { # port path conns -> "rps p50_us p99_us non2xx socket_errors requests"
     END { printf "%s %s %s %d %d %d\n", rps, p50, p99, bad, err, n }'
 }
 
-echo "parleyd (pid $ppid_, plugins: $plugins_loaded) on $pport; nginx $(nginx -v 2>&1 | cut -d/ -f2) on $nport"
+echo "parleyd (pid $ppid_, plugins: $plugins_loaded, $threads event loops) on $pport; nginx $(nginx -v 2>&1 | cut -d/ -f2) ($threads workers) on $nport"
 echo "bodies: /api/system/metrics $jsize bytes, /metrics $psize bytes; $rounds rounds of ${seconds}s, wrk -t1, connections: ${conns_list[*]}"
 run "$pport" /api/system/metrics 16 >/dev/null # warm up both
 run "$nport" /api/system/metrics 16 >/dev/null
@@ -158,10 +164,10 @@ for ((i = 0; i < rounds; i++)); do
   done
 done
 sum() { awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; print s }' <<<"$1"; }
-threads=$(awk '$1 == "Threads:" { print $2 }' "/proc/$ppid_/status")
+os_threads=$(awk '$1 == "Threads:" { print $2 }' "/proc/$ppid_/status")
 echo
 load_note end
-echo "parleyd threads at the end: $threads"
+echo "parleyd threads at the end: $os_threads"
 for path in /api/system/metrics /metrics; do
   echo
   echo "GET $path (medians of $rounds rounds; a ratio is the median of the rounds' ratios, parleyd / nginx of the same round; non-2xx and socket errors summed over the rounds)"
