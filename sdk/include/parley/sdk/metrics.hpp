@@ -90,7 +90,7 @@ class PARLEY_SDK_API Histogram {
   // lock among readers; writers never look at it). It and its padding fill the place where SDK 1.2
   // had a mutex, so a plugin built against that header has the same layout.
   mutable std::atomic<std::uint64_t> swaps_{0};
-  char reserved_[sizeof(std::mutex) - sizeof(std::atomic<std::uint64_t>)] = {};
+  [[maybe_unused]] char reserved_[sizeof(std::mutex) - sizeof(std::atomic<std::uint64_t>)] = {};
 };
 using Average = Histogram;
 
