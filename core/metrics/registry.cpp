@@ -121,20 +121,38 @@ void appendFamilyHeader(std::string& out, std::string_view family, std::string_v
   out += '\n';
 }
 
-// Category counters are read once per document, whichever fields they feed.
+// Category counters are read once per document, whichever fields they feed. The readings live in
+// a per-thread buffer that keeps its storage, so a scrape allocates nothing here after the first;
+// hence one cache per thread at a time (a document's writer makes one and calls no other writer).
 class CategoryCache {
  public:
-  // More category counters than a document has: one allocation per document, not one per counter.
-  CategoryCache() { cache_.reserve(8); }
+  CategoryCache() : cache_(buffer()) {}
   std::uint64_t value(const sdk::CategoryCounter& c, int part) {
-    for (auto& [ptr, snap] : cache_)
-      if (ptr == &c) return part < 0 ? snap.total : snap.counts[static_cast<std::size_t>(part)];
-    cache_.emplace_back(&c, c.snapshot());
-    return value(c, part);
+    const Entry& e = entryFor(c);
+    return part < 0 ? e.snap.total : e.snap.counts[static_cast<std::size_t>(part)];
   }
 
  private:
-  std::vector<std::pair<const sdk::CategoryCounter*, sdk::CategoryCounter::Snapshot>> cache_;
+  struct Entry {
+    const sdk::CategoryCounter* counter = nullptr;
+    sdk::CategoryCounter::Snapshot snap;
+  };
+  static std::vector<Entry>& buffer() {
+    static thread_local std::vector<Entry> entries;
+    return entries;
+  }
+  const Entry& entryFor(const sdk::CategoryCounter& c) {
+    for (std::size_t i = 0; i < used_; ++i)
+      if (cache_[i].counter == &c) return cache_[i];
+    if (used_ == cache_.size()) cache_.emplace_back();
+    Entry& e = cache_[used_++];
+    e.counter = &c;
+    c.snapshot(e.snap);
+    return e;
+  }
+
+  std::vector<Entry>& cache_;
+  std::size_t used_ = 0;  // entries of this document; those past it are storage from earlier ones
 };
 
 }  // namespace
@@ -509,14 +527,19 @@ void MetricsRegistry::writePrometheus(std::string& out) const {
     }
   };
   CategoryCache categories;
+  // Readings go into the thread's own snapshots, which keep their storage between scrapes.
+  static thread_local sdk::Histogram::Snapshot histogram;
+  static thread_local sdk::CategoryCounter::Snapshot labeled;
   // One value of an instrument (part as in SlotRef), under its own name.
   auto writeValue = [&](const Instrument& inst, const std::string& name, int part,
                         std::string_view help) {
-    if (inst.kind == Kind::kAverage)
-      writeAverage(name, help, inst.average->bounds(), inst.average->snapshot());
-    else if (!inst.label.empty())
-      writeLabeled(inst, inst.categories->snapshot());
-    else
+    if (inst.kind == Kind::kAverage) {
+      inst.average->snapshot(histogram);
+      writeAverage(name, help, inst.average->bounds(), histogram);
+    } else if (!inst.label.empty()) {
+      inst.categories->snapshot(labeled);
+      writeLabeled(inst, labeled);
+    } else
       writeScalar(name, help, inst.categories ? Kind::kCounter : inst.kind,
                   inst.scalar(categories, part));
   };

@@ -100,6 +100,11 @@ bool Histogram::readQuiet(Read&& read) const {
 
 Histogram::Snapshot Histogram::snapshot() const {
   Snapshot snap;
+  snapshot(snap);
+  return snap;
+}
+
+void Histogram::snapshot(Snapshot& snap) const {
   snap.buckets.resize(bounds_.empty() ? 0 : bounds_.size() + 1);
   const auto readBoth = [&](std::uint64_t began) {
     for (std::size_t i = 0; i < snap.buckets.size(); ++i)
@@ -113,7 +118,7 @@ Histogram::Snapshot Histogram::snapshot() const {
   // Otherwise this reader swaps the shards, unless another is already at it.
   std::uint64_t swaps = 0;
   for (;;) {
-    if (readQuiet(readBoth)) return snap;
+    if (readQuiet(readBoth)) return;
     swaps = swaps_.load(std::memory_order_relaxed);
     if (!(swaps & 1) && swaps_.compare_exchange_strong(swaps, swaps + 1, std::memory_order_acq_rel))
       break;
@@ -145,7 +150,6 @@ Histogram::Snapshot Histogram::snapshot() const {
   cold.sum_bits.store(0, std::memory_order_release);
   cold.completed.store(0, std::memory_order_release);
   swaps_.store(swaps + 2, std::memory_order_release);
-  return snap;
 }
 
 Histogram::Totals Histogram::totals() const {
@@ -179,12 +183,18 @@ void CategoryCounter::inc(std::size_t category) noexcept {
 }
 
 CategoryCounter::Snapshot CategoryCounter::snapshot() const {
-  Histogram::Snapshot h = counts_.snapshot();
   Snapshot s;
-  s.total = h.count;
-  s.counts = std::move(h.buckets);
-  if (categories_ == 1) s.counts = {h.count};  // no bounds, so no buckets: all in the one
+  snapshot(s);
   return s;
+}
+
+void CategoryCounter::snapshot(Snapshot& into) const {
+  Histogram::Snapshot h;
+  h.buckets.swap(into.counts);  // the histogram reads into the caller's storage
+  counts_.snapshot(h);
+  into.total = h.count;
+  into.counts.swap(h.buckets);
+  if (categories_ == 1) into.counts.assign(1, h.count);  // no bounds, so no buckets: all in one
 }
 
 std::vector<double> Histogram::millisecondBuckets() {

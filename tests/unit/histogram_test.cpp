@@ -117,6 +117,68 @@ TEST(HistogramTest, ObservationsBetweenSnapshotsAccumulate) {
   EXPECT_EQ(s.buckets, (std::vector<std::uint64_t>{2, 1}));
 }
 
+// A scraper reads into its own snapshot again and again: what was there before is replaced, and
+// its storage is reused (the registry's scrapes allocate nothing for it after the first).
+TEST(HistogramTest, SnapshotIntoReplacesOldContentAndReusesStorage) {
+  Histogram h({1, 10});
+  for (double v : {0.5, 2.0, 20.0}) h.observe(v);
+  Histogram::Snapshot into;
+  into.sum = 99;
+  into.count = 99;
+  into.buckets = {7, 7, 7, 7, 7};  // another histogram's reading
+  h.snapshot(into);
+  EXPECT_EQ(into.count, 3u);
+  EXPECT_DOUBLE_EQ(into.sum, 22.5);
+  EXPECT_EQ(into.buckets, (std::vector<std::uint64_t>{1, 1, 1}));
+  const std::uint64_t* storage = into.buckets.data();
+  h.observe(5);
+  h.snapshot(into);
+  EXPECT_EQ(into.buckets, (std::vector<std::uint64_t>{1, 2, 1}));
+  EXPECT_EQ(into.buckets.data(), storage);
+  const Histogram::Snapshot fresh = h.snapshot();
+  EXPECT_EQ(fresh.count, into.count);
+  EXPECT_EQ(fresh.buckets, into.buckets);
+}
+
+TEST(CategoryCounterTest, CountsEachCategoryAndTheTotal) {
+  CategoryCounter c(3);
+  c.inc(0);
+  c.inc(2);
+  c.inc(2);
+  c.inc(3);  // out of range: ignored
+  const CategoryCounter::Snapshot s = c.snapshot();
+  EXPECT_EQ(s.total, 3u);
+  EXPECT_EQ(s.counts, (std::vector<std::uint64_t>{1, 0, 2}));
+  EXPECT_THROW(CategoryCounter(0), std::invalid_argument);
+}
+
+TEST(CategoryCounterTest, OneCategoryHoldsEverything) {
+  CategoryCounter c(1);
+  c.inc(0);
+  c.inc(0);
+  c.inc(1);
+  CategoryCounter::Snapshot into;
+  into.counts = {5, 5, 5};
+  c.snapshot(into);
+  EXPECT_EQ(into.total, 2u);
+  EXPECT_EQ(into.counts, (std::vector<std::uint64_t>{2}));
+}
+
+TEST(CategoryCounterTest, SnapshotIntoMatchesSnapshotAndReusesStorage) {
+  CategoryCounter c(4);
+  CategoryCounter::Snapshot into;
+  c.snapshot(into);
+  EXPECT_EQ(into.total, 0u);
+  EXPECT_EQ(into.counts, (std::vector<std::uint64_t>{0, 0, 0, 0}));
+  const std::uint64_t* storage = into.counts.data();
+  for (int i : {1, 3, 3, 0}) c.inc(static_cast<std::size_t>(i));
+  c.snapshot(into);
+  EXPECT_EQ(into.total, 4u);
+  EXPECT_EQ(into.counts, (std::vector<std::uint64_t>{1, 1, 0, 2}));
+  EXPECT_EQ(into.counts.data(), storage);
+  EXPECT_EQ(c.snapshot().counts, into.counts);
+}
+
 // Writers observe 1.0 so that, in any consistent snapshot, sum == count exactly (integers well
 // below 2^53 are exact doubles) and the buckets add up to count.
 TEST(HistogramTest, SnapshotsAreConsistentUnderConcurrentWrites) {

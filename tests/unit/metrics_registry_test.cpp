@@ -154,6 +154,50 @@ TEST(MetricsRegistryJsonTest, RegisteredValuesAppear) {
   EXPECT_TRUE(Has(text, "\"avg_stream_duration\":2.1432,")) << text;
 }
 
+sdk::CategorySpec DisconnectSpec() {
+  sdk::CategorySpec spec{"ws_disconnects_total", {}, "Disconnects."};
+  for (std::size_t i = 4; i < 11; ++i) spec.names.push_back(kJsonOrder[i]);
+  return spec;
+}
+
+// Category counters are read into a buffer of the scraping thread's that outlives the scrape: each
+// scrape still shows its own registry's counters, as they are at that moment.
+TEST(MetricsRegistryJsonTest, CategoryCountersAreReadAfreshEachScrape) {
+  MetricsRegistry reg;
+  auto disconnects = std::make_shared<sdk::CategoryCounter>(7);
+  auto jobs = std::make_shared<sdk::CategoryCounter>(2);
+  auto r1 = reg.addCategories("alpha", DisconnectSpec(), disconnects);
+  auto r2 = reg.addCategories("alpha", {"jobs_total", {"jobs_ok", "jobs_failed"}, ""}, jobs);
+  disconnects->inc(0);
+  disconnects->inc(6);
+  jobs->inc(1);
+  auto obj = Parse(Json(reg));
+  EXPECT_EQ(obj->getValue<long>("ws_disconnects_total"), 2);
+  EXPECT_EQ(obj->getValue<long>("ws_disconnect_client_disconnect"), 1);
+  EXPECT_EQ(obj->getValue<long>("ws_disconnect_other"), 1);
+  EXPECT_EQ(obj->getValue<long>("jobs_total"), 1);
+  EXPECT_EQ(obj->getValue<long>("jobs_failed"), 1);
+
+  // Another registry scraped on the same thread in between, with counters of its own.
+  MetricsRegistry other;
+  auto others = std::make_shared<sdk::CategoryCounter>(7);
+  auto r3 = other.addCategories("beta", DisconnectSpec(), others);
+  others->inc(3);
+  auto other_obj = Parse(Json(other));
+  EXPECT_EQ(other_obj->getValue<long>("ws_disconnects_total"), 1);
+  EXPECT_EQ(other_obj->getValue<long>("ws_disconnect_deepgram_error"), 1);
+  EXPECT_EQ(other_obj->getValue<long>("ws_disconnect_other"), 0);
+
+  disconnects->inc(6);
+  jobs->inc(0);
+  r2->revoke();
+  obj = Parse(Json(reg));
+  EXPECT_EQ(obj->getValue<long>("ws_disconnects_total"), 3);
+  EXPECT_EQ(obj->getValue<long>("ws_disconnect_other"), 2);
+  EXPECT_EQ(obj->getValue<long>("ws_disconnect_deepgram_error"), 0);
+  EXPECT_FALSE(obj->has("jobs_total"));
+}
+
 TEST(MetricsRegistryJsonTest, ExtrasFollowTheContractInRegistrationOrder) {
   MetricsRegistry reg;
   auto job = Avg();

@@ -62,6 +62,9 @@ class PARLEY_SDK_API Histogram {
 
   void observe(double value) noexcept;  // NaN and infinities are ignored
   Snapshot snapshot() const;
+  // The same into `into`, reusing its storage: a reader that scrapes often allocates nothing
+  // (since SDK 1.2).
+  void snapshot(Snapshot& into) const;
   // Sum and count alone, from the same set of observations, without touching the buckets: what an
   // average needs (since SDK 1.2).
   struct Totals {
@@ -105,6 +108,7 @@ class PARLEY_SDK_API CategoryCounter {
   explicit CategoryCounter(std::size_t categories);
   void inc(std::size_t category) noexcept;  // an out-of-range category is ignored
   Snapshot snapshot() const;
+  void snapshot(Snapshot& into) const;  // reusing `into`'s storage (since SDK 1.2)
   std::size_t categories() const noexcept { return categories_; }
 
  private:
