@@ -128,8 +128,18 @@ class CategoryCache {
  public:
   CategoryCache() : cache_(buffer()) {}
   std::uint64_t value(const sdk::CategoryCounter& c, int part) {
-    const Entry& e = entryFor(c);
-    return part < 0 ? e.snap.total : e.snap.counts[static_cast<std::size_t>(part)];
+    const sdk::CategoryCounter::Snapshot& s = read(c);
+    return part < 0 ? s.total : s.counts[static_cast<std::size_t>(part)];
+  }
+  // Valid until the next read: a new counter may move the entries.
+  const sdk::CategoryCounter::Snapshot& read(const sdk::CategoryCounter& c) {
+    for (std::size_t i = 0; i < used_; ++i)
+      if (cache_[i].counter == &c) return cache_[i].snap;
+    if (used_ == cache_.size()) cache_.emplace_back();
+    Entry& e = cache_[used_++];
+    e.counter = &c;
+    c.snapshot(e.snap);
+    return e.snap;
   }
 
  private:
@@ -141,16 +151,6 @@ class CategoryCache {
     static thread_local std::vector<Entry> entries;
     return entries;
   }
-  const Entry& entryFor(const sdk::CategoryCounter& c) {
-    for (std::size_t i = 0; i < used_; ++i)
-      if (cache_[i].counter == &c) return cache_[i];
-    if (used_ == cache_.size()) cache_.emplace_back();
-    Entry& e = cache_[used_++];
-    e.counter = &c;
-    c.snapshot(e.snap);
-    return e;
-  }
-
   std::vector<Entry>& cache_;
   std::size_t used_ = 0;  // entries of this document; those past it are storage from earlier ones
 };
@@ -527,9 +527,8 @@ void MetricsRegistry::writePrometheus(std::string& out) const {
     }
   };
   CategoryCache categories;
-  // Readings go into the thread's own snapshots, which keep their storage between scrapes.
+  // Histograms are read into the thread's own snapshot, which keeps its storage between scrapes.
   static thread_local sdk::Histogram::Snapshot histogram;
-  static thread_local sdk::CategoryCounter::Snapshot labeled;
   // One value of an instrument (part as in SlotRef), under its own name.
   auto writeValue = [&](const Instrument& inst, const std::string& name, int part,
                         std::string_view help) {
@@ -537,11 +536,11 @@ void MetricsRegistry::writePrometheus(std::string& out) const {
       inst.average->snapshot(histogram);
       writeAverage(name, help, inst.average->bounds(), histogram);
     } else if (!inst.label.empty()) {
-      inst.categories->snapshot(labeled);
-      writeLabeled(inst, labeled);
-    } else
+      writeLabeled(inst, categories.read(*inst.categories));
+    } else {
       writeScalar(name, help, inst.categories ? Kind::kCounter : inst.kind,
                   inst.scalar(categories, part));
+    }
   };
 
   std::shared_lock lock(mutex_);
